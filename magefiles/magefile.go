@@ -1,0 +1,17 @@
+//go:build mage
+
+// stevedore runs the team's local Docker Compose stack and keeps its PostgreSQL data safe.
+package main
+
+import (
+	"context"
+
+	// mage:import
+	_ "github.com/stevedore-dev/stevedore/tasks"
+	"github.com/stevedore-dev/stevedore/tasks/selftest"
+)
+
+// Test checks the Docker engine, builds the test images, then runs go vet and every test with the race detector.
+func Test(ctx context.Context) error {
+	return selftest.Run(ctx)
+}

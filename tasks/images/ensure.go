@@ -1,0 +1,285 @@
+package images
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client"
+
+	"github.com/stevedore-dev/stevedore/tasks/engine"
+	"github.com/stevedore-dev/stevedore/tasks/proc"
+	"github.com/stevedore-dev/stevedore/tasks/term"
+)
+
+// Outcome is what Ensure had to do for an image.
+type Outcome string
+
+const (
+	Present Outcome = "present"
+	Pulled  Outcome = "pulled"
+	Built   Outcome = "built"
+)
+
+// Result reports one image made ready.
+type Result struct {
+	Ref     string
+	Outcome Outcome
+	Took    time.Duration
+}
+
+// Ensurer makes images ready on one engine.
+type Ensurer struct {
+	eng     *engine.Engine
+	out     *term.Printer
+	recipes fs.FS
+}
+
+// NewEnsurer returns an Ensurer that builds from recipes (compose.Images in
+// production) and reports on out.
+func NewEnsurer(eng *engine.Engine, out *term.Printer, recipes fs.FS) *Ensurer {
+	return &Ensurer{eng: eng, out: out, recipes: recipes}
+}
+
+// EnsureAll makes every image of All ready on the engine named by the
+// environment, reporting each on out.
+func EnsureAll(ctx context.Context, out *term.Printer, recipes fs.FS) ([]Result, error) {
+	eng, err := engine.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer eng.Close()
+	ensurer := NewEnsurer(eng, out, recipes)
+	var results []Result
+	for _, img := range All() {
+		r, err := ensurer.Ensure(ctx, img)
+		if err != nil {
+			return results, err
+		}
+		if r.Outcome == Present {
+			out.OK("%s: present", r.Ref)
+		} else {
+			out.OK("%s: %s in %s", r.Ref, r.Outcome, term.Duration(r.Took))
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// Ensure makes img present: kept when present and current, pulled when
+// missing, built locally when the pull fails. A local build whose recipe has
+// changed since is rebuilt.
+func (e *Ensurer) Ensure(ctx context.Context, img Image) (Result, error) {
+	start := time.Now()
+	digest, err := RecipeDigest(e.recipes, img)
+	if err != nil {
+		return Result{}, fmt.Errorf("read recipe of %s: %w", img.Ref, err)
+	}
+	labels, found, err := e.labels(ctx, img.Ref)
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case found && labels[LabelBuiltBy] != "" && labels[LabelRecipe] != digest:
+		e.out.Step("%s: its recipe changed since it was built; rebuilding", img.Ref)
+	case found:
+		return Result{Ref: img.Ref, Outcome: Present}, nil
+	default:
+		pullErr := e.pull(ctx, img.Ref)
+		if pullErr == nil {
+			return Result{Ref: img.Ref, Outcome: Pulled, Took: time.Since(start)}, nil
+		}
+		if ctx.Err() != nil {
+			return Result{}, ctx.Err()
+		}
+		e.out.Step("%s: not present and the pull failed, so building a local equivalent from compose/images/%s", img.Ref, img.Recipe)
+		e.out.Detail("pull: %v", pullErr)
+	}
+	if err := e.ensureBase(ctx, img.Base); err != nil {
+		return Result{}, err
+	}
+	if err := e.build(ctx, img, digest); err != nil {
+		return Result{}, err
+	}
+	return Result{Ref: img.Ref, Outcome: Built, Took: time.Since(start)}, nil
+}
+
+// labels returns the labels of ref and whether it is present.
+func (e *Ensurer) labels(ctx context.Context, ref string) (map[string]string, bool, error) {
+	res, err := e.eng.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("inspect image %s: %w", ref, err)
+	}
+	if res.Config == nil {
+		return nil, true, nil
+	}
+	return res.Config.Labels, true, nil
+}
+
+func (e *Ensurer) pull(ctx context.Context, ref string) error {
+	resp, err := e.eng.ImagePull(ctx, ref, client.ImagePullOptions{})
+	if err != nil {
+		return err
+	}
+	defer resp.Close()
+	return resp.Wait(ctx)
+}
+
+func (e *Ensurer) ensureBase(ctx context.Context, base Base) error {
+	if _, found, err := e.labels(ctx, base.Ref); err != nil || found {
+		return err
+	}
+	start := time.Now()
+	if err := ensureDebootstrap(ctx, e.out); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "stevedore-rootfs-")
+	if err != nil {
+		return fmt.Errorf("make a folder for the root filesystem: %w", err)
+	}
+	defer os.RemoveAll(dir)
+
+	e.out.Step("%s: debootstrap %s with %v (about 1.5 minutes)", base.Ref, base.Suite, base.Packages)
+	args := DebootstrapArgs(base, dir)
+	if err := proc.Run(ctx, e.out, args...); err != nil {
+		return fmt.Errorf("debootstrap for %s: %w (run with -v to see its output)", base.Ref, err)
+	}
+	for _, p := range base.Prune {
+		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+			return fmt.Errorf("prune %s from the root filesystem: %w", p, err)
+		}
+	}
+	if err := e.importRootfs(ctx, dir, base.Ref); err != nil {
+		return err
+	}
+	e.out.OK("%s: imported in %s", base.Ref, term.Duration(time.Since(start)))
+	return nil
+}
+
+// importRootfs streams dir as a tar archive into the engine as image ref.
+func (e *Ensurer) importRootfs(ctx context.Context, dir, ref string) error {
+	// GNU tar keeps ownership, device nodes and hard links exactly as
+	// debootstrap left them; it streams, so the rootfs is never in memory.
+	tarCmd := exec.CommandContext(ctx, "tar", "--numeric-owner", "-C", dir, "-c", ".")
+	var tarErr bytes.Buffer
+	tarCmd.Stderr = &tarErr
+	stream, err := tarCmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := tarCmd.Start(); err != nil {
+		return fmt.Errorf("start tar: %w", err)
+	}
+	resp, err := e.eng.ImageImport(ctx, client.ImageImportSource{Source: stream, SourceName: "-"}, ref,
+		client.ImageImportOptions{Message: "debootstrap root filesystem imported by " + builtBy})
+	if err == nil {
+		err = readMessages(resp, e.out.DetailWriter())
+		resp.Close()
+	}
+	_, _ = io.Copy(io.Discard, stream) // let tar finish if the engine stopped reading
+	if waitErr := tarCmd.Wait(); waitErr != nil && err == nil {
+		err = fmt.Errorf("tar %s: %w: %s", dir, waitErr, tarErr.String())
+	}
+	if err != nil {
+		return fmt.Errorf("import %s: %w", ref, err)
+	}
+	return nil
+}
+
+func (e *Ensurer) build(ctx context.Context, img Image, digest string) error {
+	start := time.Now()
+	buildContext, err := tarFolder(e.recipes, path.Join("images", img.Recipe))
+	if err != nil {
+		return fmt.Errorf("pack recipe %s: %w", img.Recipe, err)
+	}
+	e.out.Detail("%s: building from compose/images/%s", img.Ref, img.Recipe)
+	resp, err := e.eng.ImageBuild(ctx, buildContext, client.ImageBuildOptions{
+		Tags:        []string{img.Ref},
+		Labels:      map[string]string{LabelBuiltBy: builtBy, LabelRecipe: digest},
+		Remove:      true,
+		ForceRemove: true,
+		// The classic builder needs no BuildKit and no buildx on the engine.
+		Version: build.BuilderV1,
+	})
+	if err != nil {
+		return fmt.Errorf("build %s: %w", img.Ref, err)
+	}
+	defer resp.Body.Close()
+	if err := readMessages(resp.Body, e.out.DetailWriter()); err != nil {
+		return fmt.Errorf("build %s: %w (run with -v to see the build)", img.Ref, err)
+	}
+	e.out.Detail("%s: built in %s", img.Ref, term.Duration(time.Since(start)))
+	return nil
+}
+
+// readMessages drains an engine JSON message stream, copying its text to
+// detail and returning the first error it reports.
+func readMessages(r io.Reader, detail io.Writer) error {
+	dec := json.NewDecoder(r)
+	for {
+		var m struct {
+			jsonstream.Message
+			ErrorText string `json:"error"`
+		}
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("read engine messages: %w", err)
+		}
+		switch {
+		case m.Error != nil:
+			return errors.New(m.Error.Message)
+		case m.ErrorText != "":
+			return errors.New(m.ErrorText)
+		case m.Stream != "":
+			io.WriteString(detail, m.Stream)
+		case m.Status != "":
+			fmt.Fprintln(detail, m.Status)
+		}
+	}
+}
+
+// tarFolder packs the files under root of fsys, relative to root, as a build
+// context. Embedded files carry no mode, so recipes set modes themselves.
+func tarFolder(fsys fs.FS, root string) (io.Reader, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		rel := p[len(root)+1:]
+		if err := tw.WriteHeader(&tar.Header{Name: rel, Mode: 0o644, Size: int64(len(data))}); err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return &buf, nil
+}

@@ -1,0 +1,103 @@
+// Package images makes sure every image the bundled stack and the tests need
+// is on the engine: it keeps an image that is present, pulls one that is
+// missing, and when no registry answers builds a local equivalent from Debian
+// packages (debootstrap, then an image recipe under compose/images).
+package images
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+)
+
+// Labels stevedore puts on the images it builds, so that a later run can tell
+// its own builds (and their recipe) from images pulled from a registry.
+const (
+	LabelBuiltBy = "dev.stevedore.built-by"
+	LabelRecipe  = "dev.stevedore.recipe-sha256"
+	builtBy      = "stevedore images:build"
+)
+
+// Base is a root filesystem made by debootstrap and imported as an image, the
+// FROM of a recipe on a machine with no registry.
+type Base struct {
+	Ref      string   // image reference the recipe's FROM names
+	Suite    string   // Debian release, e.g. "bookworm"
+	Packages []string // installed on top of the minimal base
+	// Prune lists paths (relative to the root) removed before import: package
+	// caches and the cluster Debian's postinst creates, which the image's
+	// entrypoint makes itself.
+	Prune []string
+}
+
+// Image is one image the stack or the tests need.
+type Image struct {
+	Ref    string // the reference compose files and tests use
+	Recipe string // folder under compose/images built when Ref can be neither found nor pulled
+	Base   Base
+}
+
+// Postgres is PostgreSQL 15 with the official postgres image's contract.
+var Postgres = Image{
+	Ref:    "postgres:15-bookworm",
+	Recipe: "postgres",
+	Base: Base{
+		Ref:      "stevedore/debian-postgresql:15-bookworm",
+		Suite:    "bookworm",
+		Packages: []string{"postgresql-15"},
+		Prune: []string{
+			"var/cache/apt/archives", "var/lib/apt/lists",
+			"var/lib/postgresql/15", "etc/postgresql/15",
+			"usr/share/doc", "usr/share/man",
+		},
+	},
+}
+
+// All is every image the bundled stack and the tests need, in build order.
+func All() []Image { return []Image{Postgres} }
+
+// DebootstrapArgs is the debootstrap command line that makes base's root
+// filesystem in dir. The mirror is left out so the system's configured Debian
+// mirror is used.
+func DebootstrapArgs(base Base, dir string) []string {
+	args := []string{"debootstrap", "--variant=minbase"}
+	if len(base.Packages) > 0 {
+		pkgs := append([]string(nil), base.Packages...)
+		sort.Strings(pkgs)
+		args = append(args, "--include="+strings.Join(pkgs, ","))
+	}
+	return append(args, base.Suite, dir)
+}
+
+// RecipeDigest fingerprints what an image is built from: every file of its
+// recipe folder and the definition of its base. A built image whose label
+// differs is out of date.
+func RecipeDigest(recipes fs.FS, img Image) (string, error) {
+	h := sha256.New()
+	write := func(parts ...string) {
+		for _, p := range parts {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+	}
+	write("base", img.Base.Ref, img.Base.Suite, strings.Join(img.Base.Packages, ","), strings.Join(img.Base.Prune, ","))
+	root := path.Join("images", img.Recipe)
+	err := fs.WalkDir(recipes, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(recipes, p)
+		if err != nil {
+			return err
+		}
+		write("file", p, string(data))
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

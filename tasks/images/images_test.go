@@ -1,0 +1,110 @@
+package images
+
+import (
+	"archive/tar"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestDebootstrapArgs(t *testing.T) {
+	tests := []struct {
+		name string
+		base Base
+		want []string
+	}{
+		{"no packages", Base{Suite: "bookworm"}, []string{"debootstrap", "--variant=minbase", "bookworm", "/r"}},
+		{"packages sorted", Base{Suite: "trixie", Packages: []string{"zstd", "postgresql-15"}},
+			[]string{"debootstrap", "--variant=minbase", "--include=postgresql-15,zstd", "trixie", "/r"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, DebootstrapArgs(tt.base, "/r"))
+		})
+	}
+}
+
+func TestRecipeDigestFollowsEveryInput(t *testing.T) {
+	recipes := fstest.MapFS{
+		"images/pg/Dockerfile": {Data: []byte("FROM base\n")},
+		"images/pg/entry.sh":   {Data: []byte("exec \"$@\"\n")},
+		"images/other/x":       {Data: []byte("unrelated")},
+	}
+	img := Image{Ref: "pg:1", Recipe: "pg", Base: Base{Ref: "base", Suite: "bookworm", Packages: []string{"postgresql-15"}}}
+	digest := func(fsys fstest.MapFS, img Image) string {
+		d, err := RecipeDigest(fsys, img)
+		require.NoError(t, err)
+		return d
+	}
+	orig := digest(recipes, img)
+	assert.Equal(t, orig, digest(recipes, img), "stable")
+
+	other := fstest.MapFS{}
+	for k, v := range recipes {
+		other[k] = v
+	}
+	other["images/other/x"] = &fstest.MapFile{Data: []byte("changed")}
+	assert.Equal(t, orig, digest(other, img), "another recipe does not count")
+
+	other["images/pg/entry.sh"] = &fstest.MapFile{Data: []byte("exec postgres\n")}
+	assert.NotEqual(t, orig, digest(other, img), "a changed file counts")
+
+	more := img
+	more.Base.Packages = []string{"postgresql-15", "zstd"}
+	assert.NotEqual(t, orig, digest(recipes, more), "a changed base counts")
+
+	_, err := RecipeDigest(recipes, Image{Recipe: "missing"})
+	assert.Error(t, err)
+}
+
+func TestTarFolderPacksOnlyTheRecipe(t *testing.T) {
+	recipes := fstest.MapFS{
+		"images/pg/Dockerfile":   {Data: []byte("FROM base\n")},
+		"images/pg/sub/entry.sh": {Data: []byte("#!/bin/sh\n")},
+		"images/other/x":         {Data: []byte("unrelated")},
+	}
+	r, err := tarFolder(recipes, "images/pg")
+	require.NoError(t, err)
+	got := map[string]string{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		data, err := io.ReadAll(tr)
+		require.NoError(t, err)
+		got[h.Name] = string(data)
+	}
+	assert.Equal(t, map[string]string{"Dockerfile": "FROM base\n", "sub/entry.sh": "#!/bin/sh\n"}, got)
+}
+
+func TestReadMessages(t *testing.T) {
+	tests := []struct {
+		name, stream, wantErr, wantDetail string
+	}{
+		{"build output", `{"stream":"Step 1/2\n"}{"stream":"done\n"}`, "", "Step 1/2\ndone\n"},
+		{"error detail", `{"stream":"Step 1/2\n"}{"errorDetail":{"message":"RUN failed"},"error":"RUN failed"}`, "RUN failed", "Step 1/2\n"},
+		{"bare error", `{"error":"no space left"}`, "no space left", ""},
+		{"status", `{"status":"sha256:abc"}`, "", "sha256:abc\n"},
+		{"truncated stream", `{"stream":"Ste`, "read engine messages", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var detail strings.Builder
+			err := readMessages(strings.NewReader(tt.stream), &detail)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, tt.wantErr)
+			}
+			assert.Equal(t, tt.wantDetail, detail.String())
+		})
+	}
+}

@@ -1,0 +1,31 @@
+// Package tcenv holds the testcontainers-go settings this project's machines
+// need, shared by the test target and the tests themselves.
+package tcenv
+
+import "os"
+
+// SessionLabel is the label testcontainers puts on every container of a run,
+// valued with TESTCONTAINERS_SESSION_ID.
+const SessionLabel = "org.testcontainers.sessionId"
+
+// Defaults are the settings tests need where no registry can be reached and
+// the machine looks like a container (it has /.dockerenv):
+//   - Ryuk's image cannot be pulled, so it is off ("true" is the only value
+//     that turns it off) and each test removes its own containers;
+//   - testcontainers would otherwise dial the default gateway and time out.
+func Defaults() map[string]string {
+	return map[string]string{
+		"TESTCONTAINERS_RYUK_DISABLED": "true",
+		"TESTCONTAINERS_HOST_OVERRIDE": "localhost",
+	}
+}
+
+// Apply sets each default the environment does not set already, so a plain
+// `go test ./...` behaves like `go tool mage test`.
+func Apply() {
+	for k, v := range Defaults() {
+		if _, set := os.LookupEnv(k); !set {
+			os.Setenv(k, v)
+		}
+	}
+}

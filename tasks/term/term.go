@@ -1,0 +1,142 @@
+// Package term prints what targets do: short lines by default, detail with
+// mage's -v, colour only on a terminal and never with NO_COLOR set.
+package term
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/magefile/mage/mg"
+	"golang.org/x/term"
+)
+
+// Printer writes a target's progress and verdict lines.
+type Printer struct {
+	w       io.Writer
+	colour  bool
+	verbose bool
+}
+
+// Option configures a Printer.
+type Option func(*Printer)
+
+// WithColour forces colour on or off.
+func WithColour(on bool) Option { return func(p *Printer) { p.colour = on } }
+
+// WithVerbose forces detail lines on or off.
+func WithVerbose(on bool) Option { return func(p *Printer) { p.verbose = on } }
+
+// New returns a Printer on w. Colour is on when w is a terminal and NO_COLOR is
+// unset; detail follows mage's -v.
+func New(w io.Writer, opts ...Option) *Printer {
+	p := &Printer{w: w, colour: isTerminal(w) && os.Getenv("NO_COLOR") == "", verbose: mg.Verbose()}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// Stdout is a Printer on standard output with the defaults of New.
+func Stdout() *Printer { return New(os.Stdout) }
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+const (
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	red    = "\x1b[31m"
+	dim    = "\x1b[2m"
+	reset  = "\x1b[0m"
+)
+
+func (p *Printer) paint(colour, s string) string {
+	if !p.colour {
+		return s
+	}
+	return colour + s + reset
+}
+
+func (p *Printer) line(mark, colour, format string, args []any) {
+	fmt.Fprintf(p.w, "%s %s\n", p.paint(colour, mark), fmt.Sprintf(format, args...))
+}
+
+// Step announces work that is starting.
+func (p *Printer) Step(format string, args ...any) { p.line("•", dim, format, args) }
+
+// OK reports work that succeeded.
+func (p *Printer) OK(format string, args ...any) { p.line("✓", green, format, args) }
+
+// Warn reports something a user should know that did not stop the work.
+func (p *Printer) Warn(format string, args ...any) { p.line("!", yellow, format, args) }
+
+// Fail reports work that failed.
+func (p *Printer) Fail(format string, args ...any) { p.line("✗", red, format, args) }
+
+// Next tells the user the exact command to type next.
+func (p *Printer) Next(command string) {
+	fmt.Fprintf(p.w, "  next: %s\n", p.paint(yellow, command))
+}
+
+// Nexter is an error that knows the command a user should run next; it wins
+// over the target's own suggestion.
+type Nexter interface{ Next() string }
+
+// Failed prints err as a failure line and the command to run next (if any),
+// and returns the error a target returns to mage: exit status 130 when the
+// work was interrupted (Ctrl-C cancels a target's context), 1 otherwise.
+func (p *Printer) Failed(target string, err error, next string) error {
+	if errors.Is(err, context.Canceled) {
+		p.Fail("interrupted")
+		return mg.Fatalf(130, "%s interrupted", target)
+	}
+	p.Fail("%v", err)
+	var n Nexter
+	if errors.As(err, &n) {
+		next = n.Next()
+	}
+	if next != "" {
+		p.Next(next)
+	}
+	return mg.Fatalf(1, "%s failed", target)
+}
+
+// Writer is where the Printer writes, for output it does not format.
+func (p *Printer) Writer() io.Writer { return p.w }
+
+// Verbose reports whether detail lines are printed.
+func (p *Printer) Verbose() bool { return p.verbose }
+
+// Detail prints a line only with -v.
+func (p *Printer) Detail(format string, args ...any) {
+	if p.verbose {
+		fmt.Fprintf(p.w, "  %s\n", p.paint(dim, fmt.Sprintf(format, args...)))
+	}
+}
+
+// DetailWriter is where streamed detail (a child process's output) goes: the
+// terminal with -v, nowhere otherwise.
+func (p *Printer) DetailWriter() io.Writer {
+	if p.verbose {
+		return p.w
+	}
+	return io.Discard
+}
+
+// Duration formats d for people: 850ms, 4.2s, 1m12s.
+func Duration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	default:
+		return d.Round(time.Second).String()
+	}
+}

@@ -1,0 +1,79 @@
+package term
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/magefile/mage/mg"
+	"github.com/stretchr/testify/assert"
+)
+
+func TestNoColourOffATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	New(&buf).OK("done %d", 3)
+	assert.Equal(t, "✓ done 3\n", buf.String())
+}
+
+func TestColourWhenForcedAndNoColourWins(t *testing.T) {
+	var buf bytes.Buffer
+	New(&buf, WithColour(true)).Fail("broken")
+	assert.Equal(t, "\x1b[31m✗\x1b[0m broken\n", buf.String())
+
+	t.Setenv("NO_COLOR", "1")
+	buf.Reset()
+	New(&buf).Fail("broken") // not a terminal anyway; NO_COLOR must not add colour
+	assert.Equal(t, "✗ broken\n", buf.String())
+}
+
+func TestDetailOnlyWhenVerbose(t *testing.T) {
+	var buf bytes.Buffer
+	quiet := New(&buf, WithVerbose(false))
+	quiet.Detail("hidden")
+	fmt.Fprint(quiet.DetailWriter(), "hidden too")
+	assert.Empty(t, buf.String())
+
+	loud := New(&buf, WithVerbose(true))
+	loud.Detail("shown")
+	fmt.Fprint(loud.DetailWriter(), "raw")
+	assert.Equal(t, "  shown\nraw", buf.String())
+}
+
+type nextErr struct{}
+
+func (nextErr) Error() string { return "engine gone" }
+func (nextErr) Next() string  { return "docker info" }
+
+func TestFailedSetsExitCodeAndNextCommand(t *testing.T) {
+	tests := []struct {
+		name     string
+		err      error
+		wantCode int
+		wantOut  string
+	}{
+		{"plain failure", errors.New("disk full"), 1, "✗ disk full\n  next: go tool mage x\n"},
+		{"interrupted", fmt.Errorf("dump: %w", context.Canceled), 130, "✗ interrupted\n"},
+		{"error knows better", fmt.Errorf("connect: %w", nextErr{}), 1, "✗ connect: engine gone\n  next: docker info\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			err := New(&buf).Failed("x", tt.err, "go tool mage x")
+			assert.Equal(t, tt.wantCode, mg.ExitStatus(err))
+			assert.Equal(t, tt.wantOut, buf.String())
+		})
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		850*time.Millisecond + 400*time.Microsecond: "850ms",
+		4249 * time.Millisecond:                     "4.2s",
+		72*time.Second + 400*time.Millisecond:       "1m12s",
+	} {
+		assert.Equal(t, want, Duration(d))
+	}
+}
