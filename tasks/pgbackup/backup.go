@@ -1,0 +1,133 @@
+// Package pgbackup takes, checks and restores backups of a PostgreSQL
+// database. A backup is a plain pg_dump compressed with zstd on the fly,
+// hashed as it is written, and described by a record built from the dump's
+// own bytes. A restore loads the backup into a scratch database beside the
+// live one, checks it against the record, and only then swaps the two, so a
+// failed restore leaves the live database exactly as it was.
+package pgbackup
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/stevedore-dev/stevedore/tasks/dumpscan"
+	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
+	"github.com/stevedore-dev/stevedore/tasks/store"
+)
+
+// IncompleteDumpError says pg_dump's output ended before pg_dump finished.
+type IncompleteDumpError struct{ Bytes int64 }
+
+func (e *IncompleteDumpError) Error() string {
+	return fmt.Sprintf("the dump ended after %d bytes without pg_dump's closing line: it is incomplete", e.Bytes)
+}
+
+// Backup dumps db into st under name and returns its record. The data file
+// appears under its name only once complete and flushed, and the record
+// (what makes it a backup) is written after it. On any failure nothing is
+// left that looks like a backup. progress, if not nil, sees the dump's bytes.
+func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name string, progress io.Writer) (*store.Record, error) {
+	if st.Exists(name) {
+		return nil, fmt.Errorf("a backup named %s exists already; choose another -name", name)
+	}
+	start := time.Now()
+	version, err := pgtarget.ServerVersion(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	data, err := store.CreatePending(st.DataPath(name))
+	if err != nil {
+		return nil, err
+	}
+	defer data.Abort()
+
+	hash := sha256.New()
+	size := &countingWriter{}
+	enc, err := zstd.NewWriter(io.MultiWriter(data, hash, size), zstd.WithEncoderLevel(zstd.SpeedDefault))
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Close()
+	scan := &dumpscan.Scanner{}
+	sinks := []io.Writer{scan, enc}
+	if progress != nil {
+		sinks = append(sinks, progress)
+	}
+	if err := db.Dump(ctx, io.MultiWriter(sinks...)); err != nil {
+		return nil, fmt.Errorf("pg_dump of %s: %w", db.Describe(), err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("compress: %w", err)
+	}
+	if !scan.Complete() {
+		return nil, &IncompleteDumpError{Bytes: scan.Bytes()}
+	}
+	if err := data.Commit(); err != nil {
+		return nil, err
+	}
+	rec := &store.Record{
+		Version:       store.RecordVersion,
+		Name:          name,
+		File:          name + ".sql.zst",
+		Format:        store.FormatPlainZstd,
+		CreatedAt:     start.UTC(),
+		DurationSec:   time.Since(start).Seconds(),
+		Source:        db.Describe(),
+		Database:      db.Credentials().Database,
+		ServerVersion: version,
+		Size:          size.n,
+		DumpBytes:     scan.Bytes(),
+		SHA256:        hex.EncodeToString(hash.Sum(nil)),
+		Tables:        scan.Tables(),
+		LargeObjects:  scan.LargeObjects(),
+	}
+	if err := st.WriteRecord(rec); err != nil {
+		return nil, fmt.Errorf("write the record of %s: %w", name, err)
+	}
+	return rec, nil
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+// ChecksumError says a backup's bytes are not the ones that were written.
+type ChecksumError struct {
+	Name, Want, Got string
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("backup %s is damaged: its checksum is %.12s…, its record says %.12s…", e.Name, e.Got, e.Want)
+}
+
+// CheckSum compares a backup's file with the checksum and size its record
+// holds. Legacy backups have no record and pass.
+func CheckSum(e store.Entry) error {
+	if e.Record == nil {
+		return nil
+	}
+	f, err := openFile(e.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", e.Path, err)
+	}
+	got := hex.EncodeToString(h.Sum(nil))
+	if got != e.Record.SHA256 || n != e.Record.Size {
+		return &ChecksumError{Name: e.Name, Want: e.Record.SHA256, Got: got}
+	}
+	return nil
+}

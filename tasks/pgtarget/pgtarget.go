@@ -1,0 +1,112 @@
+// Package pgtarget reaches the PostgreSQL database stevedore backs up: it
+// runs queries, streams a plain pg_dump out and a SQL script in, always with
+// the client programs of the database's own image, so versions match.
+package pgtarget
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Database is a PostgreSQL database, wherever it runs.
+type Database interface {
+	// Describe names where the database is, for people.
+	Describe() string
+	// Credentials are the user, password and database in use.
+	Credentials() Credentials
+	// Query runs sql in database db and returns psql's unaligned, tuples-only
+	// output, fields separated by tabs.
+	Query(ctx context.Context, db, sql string) (string, error)
+	// Dump streams a plain-format pg_dump of the database into w.
+	Dump(ctx context.Context, w io.Writer) error
+	// Load runs the SQL script read from r in database db, stopping at the
+	// first error (psql with ON_ERROR_STOP).
+	Load(ctx context.Context, db string, r io.Reader) error
+}
+
+// Credentials say who connects to which database. The password is only ever
+// handed to client programs through a private file or their environment.
+type Credentials struct {
+	User     string
+	Password string
+	Database string
+	Port     string
+}
+
+// CredentialsFromEnv reads the official postgres image's variables from a
+// container's environment, with the image's defaults: user postgres, the
+// database named after the user, port 5432. A *_FILE variable is returned in
+// files for the caller to read from the container.
+func CredentialsFromEnv(env []string) (c Credentials, files map[string]string) {
+	vars := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+	}
+	files = map[string]string{}
+	for _, k := range []string{"POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"} {
+		if p := vars[k+"_FILE"]; p != "" && vars[k] == "" {
+			files[k] = p
+		}
+	}
+	c = Credentials{User: vars["POSTGRES_USER"], Password: vars["POSTGRES_PASSWORD"], Database: vars["POSTGRES_DB"], Port: vars["PGPORT"]}
+	c.fillDefaults()
+	return c, files
+}
+
+func (c *Credentials) fillDefaults() {
+	if c.User == "" {
+		c.User = "postgres"
+	}
+	if c.Database == "" {
+		c.Database = c.User
+	}
+	if c.Port == "" {
+		c.Port = "5432"
+	}
+}
+
+// PgpassLine is a ~/.pgpass line that gives c's password for any host, port
+// and database, escaped as libpq requires.
+func PgpassLine(c Credentials) string {
+	esc := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+	return "*:*:*:" + esc.Replace(c.User) + ":" + esc.Replace(c.Password) + "\n"
+}
+
+// QuoteIdent quotes a SQL identifier.
+func QuoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// QuoteLiteral quotes a SQL string literal.
+func QuoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
+
+// PsqlQueryArgs is the psql command line that runs sql in db over the local
+// socket: no psqlrc, quiet, unaligned, tuples only, tab-separated, stop at
+// the first error.
+func PsqlQueryArgs(c Credentials, db, sql string) []string {
+	return []string{"psql", "-X", "-q", "-A", "-t", "-F", "\t", "--no-password",
+		"-v", "ON_ERROR_STOP=1", "-p", c.Port, "-U", c.User, "-d", db, "-c", sql}
+}
+
+// DumpArgs is the pg_dump command line that writes a plain dump of c's
+// database to file over TCP on the database's own loopback.
+func DumpArgs(c Credentials, file string) []string {
+	return []string{"pg_dump", "--no-password", "-h", "127.0.0.1", "-p", c.Port, "-U", c.User, "-d", c.Database, "-f", file}
+}
+
+// LoadArgs is the psql command line that runs the script in file against db,
+// stopping at the first error so that a failed restore is reported.
+func LoadArgs(c Credentials, db, file string) []string {
+	return []string{"psql", "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
+		"-h", "127.0.0.1", "-p", c.Port, "-U", c.User, "-d", db, "-f", file}
+}
+
+// ServerVersion returns the server's version string, e.g. "15.18 (Debian 15.18-0+deb12u1)".
+func ServerVersion(ctx context.Context, db Database) (string, error) {
+	out, err := db.Query(ctx, db.Credentials().Database, "SHOW server_version")
+	if err != nil {
+		return "", fmt.Errorf("server version: %w", err)
+	}
+	return strings.TrimSpace(out), nil
+}

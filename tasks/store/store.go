@@ -1,0 +1,318 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/stevedore-dev/stevedore/tasks/dumpscan"
+)
+
+// File name parts. A backup is NAME.sql.zst with its record NAME.json; the
+// record is written last, so a data file without one is not a backup.
+const (
+	dataExt     = ".sql.zst"
+	recordExt   = ".json"
+	partialTag  = ".partial-"
+	failureMark = ".last-failure.json"
+)
+
+// FormatPlainZstd is a plain-format pg_dump compressed with zstd.
+const FormatPlainZstd = "plain+zstd"
+
+// RecordVersion is the version of the record's JSON schema.
+const RecordVersion = 1
+
+// Record is what a backup's JSON file says about it. The tables and their
+// rows come from the dump's own bytes (package dumpscan).
+type Record struct {
+	Version       int              `json:"version"`
+	Name          string           `json:"name"`
+	File          string           `json:"file"`
+	Format        string           `json:"format"`
+	CreatedAt     time.Time        `json:"created_at"`
+	DurationSec   float64          `json:"duration_seconds"`
+	Source        string           `json:"source"`
+	Database      string           `json:"database"`
+	ServerVersion string           `json:"server_version"`
+	Size          int64            `json:"size"`
+	DumpBytes     int64            `json:"dump_bytes"`
+	SHA256        string           `json:"sha256"`
+	Tables        []dumpscan.Table `json:"tables"`
+	LargeObjects  int64            `json:"large_objects"`
+	Verify        *Verification    `json:"verify,omitempty"`
+}
+
+// Verification is the outcome of the last db:verify of a backup.
+type Verification struct {
+	At     time.Time `json:"at"`
+	OK     bool      `json:"ok"`
+	Detail string    `json:"detail"`
+}
+
+// Rows returns the total rows of every table.
+func (r *Record) Rows() int64 {
+	var n int64
+	for _, t := range r.Tables {
+		n += t.Rows
+	}
+	return n
+}
+
+// Entry is one backup in the folder: one of ours (with a Record) or a file
+// the old scripts made (Legacy: .sql, .sql.gz, .sql.zip).
+type Entry struct {
+	Name   string
+	Path   string // the data file
+	When   time.Time
+	Size   int64
+	Record *Record // nil for legacy files
+	Legacy string  // ".sql", ".sql.gz" or ".sql.zip" for the old scripts' files
+}
+
+// Verified reports the last verification: nil when never verified.
+func (e Entry) Verified() *Verification {
+	if e.Record == nil {
+		return nil
+	}
+	return e.Record.Verify
+}
+
+// Good reports whether the entry can be counted on: not known to be broken.
+func (e Entry) Good() bool {
+	v := e.Verified()
+	return v == nil || v.OK
+}
+
+// Store is a backup folder.
+type Store struct{ Dir string }
+
+// Open returns the store at dir, creating it private to the user if missing.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("backup folder %s: %w", dir, err)
+	}
+	return &Store{Dir: dir}, nil
+}
+
+// DataPath is where backup name's data file lives.
+func (s *Store) DataPath(name string) string { return filepath.Join(s.Dir, name+dataExt) }
+
+// RecordPath is where backup name's record lives.
+func (s *Store) RecordPath(name string) string { return filepath.Join(s.Dir, name+recordExt) }
+
+// Exists reports whether a backup (ours or legacy) already has this name.
+func (s *Store) Exists(name string) bool {
+	for _, p := range append([]string{s.RecordPath(name), s.DataPath(name)}, s.legacyPaths(name)...) {
+		if _, err := os.Lstat(p); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+var legacyExts = []string{".sql.zip", ".sql.gz", ".sql"}
+
+func (s *Store) legacyPaths(name string) []string {
+	var out []string
+	for _, ext := range legacyExts {
+		out = append(out, filepath.Join(s.Dir, name+ext))
+	}
+	return out
+}
+
+// ReadRecord reads backup name's record.
+func (s *Store) ReadRecord(name string) (*Record, error) {
+	data, err := os.ReadFile(s.RecordPath(name))
+	if err != nil {
+		return nil, err
+	}
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("record %s is damaged: %w", s.RecordPath(name), err)
+	}
+	return &r, nil
+}
+
+// WriteRecord writes r atomically: a reader sees the old record or the new
+// one, never a part.
+func (s *Store) WriteRecord(r *Record) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(s.RecordPath(r.Name), append(data, '\n'))
+}
+
+// List returns every backup in the folder, newest first. Leftovers of
+// interrupted runs (partial files, data without a record) are not listed.
+func (s *Store) List() ([]Entry, error) {
+	dirents, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("read backup folder: %w", err)
+	}
+	var out []Entry
+	seen := map[string]bool{}
+	for _, d := range dirents {
+		n := d.Name()
+		if d.IsDir() || strings.HasPrefix(n, ".") || !strings.HasSuffix(n, recordExt) {
+			continue
+		}
+		name := strings.TrimSuffix(n, recordExt)
+		rec, err := s.ReadRecord(name)
+		if err != nil {
+			continue // a damaged record makes no backup; db:list must still work
+		}
+		info, err := os.Stat(s.DataPath(name))
+		if err != nil {
+			continue
+		}
+		seen[name] = true
+		out = append(out, Entry{Name: name, Path: s.DataPath(name), When: rec.CreatedAt, Size: info.Size(), Record: rec})
+	}
+	for _, d := range dirents {
+		n := d.Name()
+		if d.IsDir() || strings.HasPrefix(n, ".") {
+			continue
+		}
+		for _, ext := range legacyExts {
+			name, ok := strings.CutSuffix(n, ext)
+			if !ok || seen[name] {
+				continue
+			}
+			info, err := d.Info()
+			if err != nil {
+				break
+			}
+			when, ok := TimeFromName(name)
+			if !ok {
+				when = info.ModTime()
+			}
+			seen[name] = true
+			out = append(out, Entry{Name: name, Path: filepath.Join(s.Dir, n), When: when, Size: info.Size(), Legacy: ext})
+			break
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].When.After(out[j].When) })
+	return out, nil
+}
+
+// Find returns the backup called name.
+func (s *Store) Find(name string) (Entry, error) {
+	if err := ValidateName(name); err != nil {
+		return Entry{}, err
+	}
+	all, err := s.List()
+	if err != nil {
+		return Entry{}, err
+	}
+	for _, e := range all {
+		if e.Name == name {
+			return e, nil
+		}
+	}
+	return Entry{}, &NotFoundError{Name: name, Dir: s.Dir}
+}
+
+// NotFoundError says no backup has the name asked for.
+type NotFoundError struct{ Name, Dir string }
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no backup named %q in %s", e.Name, e.Dir)
+}
+
+// Next lists what there is to choose from.
+func (e *NotFoundError) Next() string { return "go tool mage db:list" }
+
+// Latest returns the newest backup that is not known to be broken.
+func (s *Store) Latest() (Entry, error) {
+	all, err := s.List()
+	if err != nil {
+		return Entry{}, err
+	}
+	for _, e := range all {
+		if e.Good() {
+			return e, nil
+		}
+	}
+	return Entry{}, errNoBackups{s.Dir}
+}
+
+type errNoBackups struct{ dir string }
+
+func (e errNoBackups) Error() string { return "no backups in " + e.dir }
+func (e errNoBackups) Next() string  { return "go tool mage db:backup" }
+
+// CleanLeftovers removes what interrupted runs left: partial files and data
+// files whose record was never written. Call it holding the lock.
+func (s *Store) CleanLeftovers() ([]string, error) {
+	dirents, err := os.ReadDir(s.Dir)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, d := range dirents {
+		n := d.Name()
+		orphan := strings.HasSuffix(n, dataExt) && !exists(s.RecordPath(strings.TrimSuffix(n, dataExt)))
+		if d.IsDir() || !(strings.Contains(n, partialTag) || orphan) {
+			continue
+		}
+		if err := os.Remove(filepath.Join(s.Dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, err
+		}
+		removed = append(removed, n)
+	}
+	return removed, nil
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// Failure is the mark a failed backup leaves so that pruning waits for a good one.
+type Failure struct {
+	At    time.Time `json:"at"`
+	Name  string    `json:"name"`
+	Error string    `json:"error"`
+}
+
+// MarkFailure records that a backup failed.
+func (s *Store) MarkFailure(f Failure) error {
+	data, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(s.Dir, failureMark), data)
+}
+
+// ClearFailure removes the mark after a good backup.
+func (s *Store) ClearFailure() error {
+	err := os.Remove(filepath.Join(s.Dir, failureMark))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// LastFailure returns the mark of the last failed backup, if the last backup failed.
+func (s *Store) LastFailure() (*Failure, error) {
+	data, err := os.ReadFile(filepath.Join(s.Dir, failureMark))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f Failure
+	if err := json.Unmarshal(data, &f); err != nil {
+		return &Failure{Error: "unreadable failure mark"}, nil
+	}
+	return &f, nil
+}
