@@ -63,11 +63,11 @@ func OpenContainer(ctx context.Context, eng *engine.Engine, ref string) (*Docker
 	c := res.Container
 	name := strings.TrimPrefix(c.Name, "/")
 	if c.State == nil || !c.State.Running {
-		state := "not running"
+		state := "unknown"
 		if c.State != nil {
 			state = string(c.State.Status)
 		}
-		return nil, &ContainerError{Msg: fmt.Sprintf("database container %s is %s", name, state), NextCmd: "docker start " + name}
+		return nil, &ContainerError{Msg: fmt.Sprintf("database container %s is not running (%s)", name, state), NextCmd: "docker start " + name}
 	}
 	var env []string
 	if c.Config != nil {

@@ -17,6 +17,7 @@ import (
 // Printer writes a target's progress and verdict lines.
 type Printer struct {
 	w       io.Writer
+	tty     bool
 	colour  bool
 	verbose bool
 }
@@ -33,7 +34,8 @@ func WithVerbose(on bool) Option { return func(p *Printer) { p.verbose = on } }
 // New returns a Printer on w. Colour is on when w is a terminal and NO_COLOR is
 // unset; detail follows mage's -v.
 func New(w io.Writer, opts ...Option) *Printer {
-	p := &Printer{w: w, colour: isTerminal(w) && os.Getenv("NO_COLOR") == "", verbose: mg.Verbose()}
+	tty := isTerminal(w)
+	p := &Printer{w: w, tty: tty, colour: tty && os.Getenv("NO_COLOR") == "", verbose: mg.Verbose()}
 	for _, o := range opts {
 		o(p)
 	}
@@ -43,9 +45,13 @@ func New(w io.Writer, opts ...Option) *Printer {
 // Stdout is a Printer on standard output with the defaults of New.
 func Stdout() *Printer { return New(os.Stdout) }
 
+// IsTerminal reports whether f is a terminal (for output, or for input such
+// as menus and confirmations).
+func IsTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
+
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+	return ok && IsTerminal(f)
 }
 
 const (
@@ -106,6 +112,9 @@ func (p *Printer) Failed(target string, err error, next string) error {
 	}
 	return mg.Fatalf(1, "%s failed", target)
 }
+
+// Interactive reports whether the Printer writes to a terminal.
+func (p *Printer) Interactive() bool { return p.tty }
 
 // Writer is where the Printer writes, for output it does not format.
 func (p *Printer) Writer() io.Writer { return p.w }

@@ -77,3 +77,19 @@ func TestDuration(t *testing.T) {
 		assert.Equal(t, want, Duration(d))
 	}
 }
+
+func TestBytes(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 B", 999: "999 B", 1000: "1.0 kB", 14_200_000: "14.2 MB", 1_300_000_000: "1.3 GB"} {
+		assert.Equal(t, want, Bytes(n))
+	}
+}
+
+func TestProgressCountsAndStaysSilentOffATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	pr := New(&buf).Progress("dumping")
+	_, _ = pr.Write(make([]byte, 1500))
+	pr.Done()
+	pr.Done() // idempotent
+	assert.Equal(t, int64(1500), pr.n.Load())
+	assert.Empty(t, buf.String())
+}

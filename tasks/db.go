@@ -1,0 +1,105 @@
+package tasks
+
+import (
+	"context"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/stevedore-dev/stevedore/tasks/dbops"
+	"github.com/stevedore-dev/stevedore/tasks/retention"
+)
+
+// Db backs up, lists, verifies, restores and prunes the stack's PostgreSQL database.
+type Db mg.Namespace
+
+// dbConfig is dbops.Defaults with the -container flag applied.
+func dbConfig(container *string) dbops.Config {
+	cfg := dbops.Defaults()
+	if container != nil {
+		cfg.Container = *container
+	}
+	return cfg
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func flag(p *bool) bool { return p != nil && *p }
+
+// Backup dumps the database into database/backups and prints the file, its checksum and the command that restores it.
+func (Db) Backup(ctx context.Context,
+	name *string, // backup name (default backup_YYYYMMDD_HHMMSS)
+	container *string, // a running PostgreSQL container (default: the stack's db service)
+) error {
+	cfg := dbConfig(container)
+	if err := dbops.Backup(ctx, cfg, str(name)); err != nil {
+		return cfg.Out.Failed("db:backup", err, "go tool mage -v db:backup")
+	}
+	return nil
+}
+
+// List shows the backups, newest first: name, when taken, size, database, server version and last verification.
+func (Db) List(ctx context.Context,
+	json *bool, // print a JSON document (schema in the README) instead of the table
+) error {
+	cfg := dbConfig(nil)
+	if err := dbops.List(cfg, flag(json)); err != nil {
+		return cfg.Out.Failed("db:list", err, "")
+	}
+	return nil
+}
+
+// Restore replaces the database with a backup, after a safety backup; a failed restore leaves it as it was.
+func (Db) Restore(ctx context.Context,
+	name *string, // the backup to restore (default: a menu on a terminal)
+	latest *bool, // restore the newest good backup
+	yes *bool, // do not ask for confirmation
+	container *string, // a running PostgreSQL container (default: the stack's db service)
+) error {
+	cfg := dbConfig(container)
+	err := dbops.Restore(ctx, cfg, dbops.Choice{Name: str(name), Latest: flag(latest)}, flag(yes))
+	if err != nil {
+		return cfg.Out.Failed("db:restore", err, "go tool mage db:list")
+	}
+	return nil
+}
+
+// Verify proves a backup restores: checksum, restore into a scratch database, tables and rows compared.
+func (Db) Verify(ctx context.Context,
+	name *string, // the backup to verify (default: the newest)
+	container *string, // a running PostgreSQL container whose server hosts the scratch database
+) error {
+	cfg := dbConfig(container)
+	if err := dbops.Verify(ctx, cfg, str(name)); err != nil {
+		return cfg.Out.Failed("db:verify", err, "go tool mage db:list")
+	}
+	return nil
+}
+
+// Prune deletes old backups: keeps the last 10 (and optionally the newest of each day, week, month) and never the newest good one.
+func (Db) Prune(ctx context.Context,
+	keep *int, // how many of the newest backups to keep (default 10)
+	daily *int, // also keep the newest backup of each of the last N days
+	weekly *int, // also keep the newest backup of each of the last N weeks
+	monthly *int, // also keep the newest backup of each of the last N months
+	dryrun *bool, // print the plan, delete nothing
+) error {
+	cfg := dbConfig(nil)
+	p := retention.DefaultPolicy
+	for _, f := range []struct {
+		v   *int
+		dst *int
+	}{{keep, &p.Last}, {daily, &p.Daily}, {weekly, &p.Weekly}, {monthly, &p.Monthly}} {
+		if f.v != nil {
+			*f.dst = *f.v
+		}
+	}
+	if err := dbops.Prune(ctx, cfg, p, flag(dryrun)); err != nil {
+		return cfg.Out.Failed("db:prune", err, "")
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package dbops
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
+	"github.com/stevedore-dev/stevedore/tasks/retention"
+	"github.com/stevedore-dev/stevedore/tasks/store"
+	"github.com/stevedore-dev/stevedore/tasks/term"
+)
+
+// Backup is db:backup: it dumps the database into the backup folder under
+// name (default backup_YYYYMMDD_HHMMSS), reports the file, then prunes to the
+// last AutoKeep backups. A failed backup marks the folder so nothing is
+// pruned until a backup succeeds.
+func Backup(ctx context.Context, cfg Config, name string) error {
+	if name != "" {
+		if err := store.ValidateName(name); err != nil {
+			return err
+		}
+	}
+	s, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	l, err := s.lock(ctx, "db:backup")
+	if err != nil {
+		return err
+	}
+	defer l.Release()
+
+	rec, err := s.backup(ctx, name, "backup")
+	if err != nil {
+		return err
+	}
+	printBackup(cfg.Out, s.store, rec)
+	if cfg.AutoKeep > 0 {
+		return s.prune(ctx, retention.Policy{Last: cfg.AutoKeep}, false)
+	}
+	return nil
+}
+
+// backup takes one backup and keeps the folder's failure mark up to date.
+func (s *session) backup(ctx context.Context, name, prefix string) (*store.Record, error) {
+	if name == "" {
+		name = store.DefaultName(prefix, time.Now())
+		for i := 2; s.store.Exists(name); i++ {
+			name = fmt.Sprintf("%s_%d", store.DefaultName(prefix, time.Now()), i)
+		}
+	}
+	out := s.cfg.Out
+	out.Step("backing up database %s from %s", s.db.Credentials().Database, s.db.Describe())
+	progress := out.Progress("dumping")
+	rec, err := pgbackup.Backup(ctx, s.db, s.store, name, progress)
+	progress.Done()
+	if err != nil {
+		if markErr := s.store.MarkFailure(store.Failure{At: time.Now(), Name: name, Error: err.Error()}); markErr != nil {
+			out.Warn("could not record the failure: %v", markErr)
+		}
+		return nil, err
+	}
+	if err := s.store.ClearFailure(); err != nil {
+		out.Warn("could not clear the last failure mark: %v", err)
+	}
+	return rec, nil
+}
+
+func printBackup(out *term.Printer, st *store.Store, rec *store.Record) {
+	ratio := ""
+	if rec.Size > 0 {
+		ratio = fmt.Sprintf(", %.0f:1", float64(rec.DumpBytes)/float64(rec.Size))
+	}
+	out.OK("backup %s: %s (%s of SQL%s) in %s, %s/s", rec.Name, term.Bytes(rec.Size), term.Bytes(rec.DumpBytes), ratio,
+		term.Duration(time.Duration(rec.DurationSec*float64(time.Second))), term.Bytes(int64(float64(rec.DumpBytes)/max(rec.DurationSec, 1e-3))))
+	fmt.Fprintf(out.Writer(), "  file     %s\n", relPath(st.DataPath(rec.Name)))
+	fmt.Fprintf(out.Writer(), "  sha256   %s\n", rec.SHA256)
+	server, _, _ := strings.Cut(rec.ServerVersion, " ")
+	fmt.Fprintf(out.Writer(), "  holds    %s, %s, %s (PostgreSQL %s)\n",
+		plural(len(rec.Tables), "table"), plural(rec.Rows(), "row"), plural(rec.LargeObjects, "large object"), server)
+	fmt.Fprintf(out.Writer(), "  restore  go tool mage db:restore -name=%s\n", rec.Name)
+}
+
+// relPath shows p relative to the working folder when it is inside it.
+func relPath(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	if rel, ok := strings.CutPrefix(p, wd+string(os.PathSeparator)); ok {
+		return rel
+	}
+	return p
+}
+
+// plural says "1 table", "2 tables".
+func plural[N int | int64](n N, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
