@@ -89,6 +89,11 @@ func open(ctx context.Context, cfg Config) (*session, error) {
 		return nil, err
 	}
 	s := &session{cfg: cfg, eng: eng, store: st}
+	if n, err := pgtarget.SweepOrphans(ctx, eng); err != nil {
+		cfg.Out.Warn("could not look for leftovers of interrupted runs: %v", err)
+	} else if n > 0 {
+		cfg.Out.Detail("removed %d leftovers of interrupted runs", n)
+	}
 	ref := cfg.Container
 	if ref == "" {
 		if ref, err = pgtarget.FindService(ctx, eng, cfg.Project, cfg.Service); err != nil {

@@ -62,4 +62,3 @@ func Verify(ctx context.Context, cfg Config, name string) error {
 	}
 	return nil
 }
-

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,6 +30,8 @@ const (
 	labelOneOff  = "com.docker.compose.oneoff"
 	// LabelSidecar marks the short-lived containers that run pg_dump and psql.
 	LabelSidecar = "dev.stevedore.sidecar"
+	// labelOwner names the process that started a sidecar: host and pid.
+	labelOwner = "dev.stevedore.owner"
 )
 
 // Docker is a database in a running Docker container.
@@ -237,7 +240,7 @@ func (d *Docker) Load(ctx context.Context, db string, r io.Reader) error {
 // slower (environment.md measured 30 to 50 MB/s). The container removes
 // itself when it exits, also when this process is killed.
 func (d *Docker) sidecar(ctx context.Context, role string, args []string, transfer func(fifo string, exited <-chan struct{}) error) error {
-	dir, err := os.MkdirTemp("", fmt.Sprintf("stevedore-io-%d-", os.Getpid()))
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", ioDirPrefix, os.Getpid()))
 	if err != nil {
 		return fmt.Errorf("make an exchange folder: %w", err)
 	}
@@ -259,7 +262,7 @@ func (d *Docker) sidecar(ctx context.Context, role string, args []string, transf
 			Cmd:        args,
 			User:       fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
 			Env:        []string{"PGPASSFILE=/io/pgpass", "PGCONNECT_TIMEOUT=10"},
-			Labels:     map[string]string{LabelSidecar: role},
+			Labels:     map[string]string{LabelSidecar: role, labelOwner: owner()},
 		},
 		HostConfig: &container.HostConfig{
 			NetworkMode: container.NetworkMode("container:" + d.id),
@@ -311,10 +314,10 @@ func (d *Docker) sidecar(ctx context.Context, role string, args []string, transf
 	}
 	stderr, _ := os.ReadFile(filepath.Join(dir, "stderr"))
 	switch {
+	case transferErr != nil: // the cause: the client program only saw a broken pipe
+		return transferErr
 	case status != 0 && status != -1:
 		return fmt.Errorf("%s exited %d: %s", args[0], status, lastLine(string(stderr)))
-	case transferErr != nil:
-		return transferErr
 	case waitErr != nil:
 		return fmt.Errorf("wait for %s sidecar: %w", role, waitErr)
 	}
@@ -324,7 +327,7 @@ func (d *Docker) sidecar(ctx context.Context, role string, args []string, transf
 func (d *Docker) remove(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, _ = d.eng.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+	_, _ = d.eng.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
 }
 
 // openFIFO opens one end of a FIFO. Opening blocks until the other end is
@@ -369,4 +372,62 @@ func lastLine(s string) string {
 		return l
 	}
 	return "no message"
+}
+
+// ioDirPrefix starts the name of a sidecar's exchange folder, followed by
+// the pid of the process that made it.
+const ioDirPrefix = "stevedore-io-"
+
+func owner() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s:%d", host, os.Getpid())
+}
+
+// alive reports whether process pid exists on this machine.
+func alive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// SweepOrphans removes what runs killed mid-transfer left on this machine:
+// sidecar containers whose owner is dead (a pg_dump still waiting for a
+// reader that will never come) and their exchange folders, which hold a
+// password file. It returns how many it removed.
+func SweepOrphans(ctx context.Context, eng *engine.Engine) (int, error) {
+	host, _ := os.Hostname()
+	list, err := eng.ContainerList(ctx, client.ContainerListOptions{
+		All: true, Filters: make(client.Filters).Add("label", LabelSidecar),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("list sidecars: %w", err)
+	}
+	removed := 0
+	for _, c := range list.Items {
+		h, pid, ok := parseOwner(c.Labels[labelOwner])
+		if !ok || h != host || alive(pid) {
+			continue
+		}
+		if _, err := eng.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err == nil {
+			removed++
+		}
+	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), ioDirPrefix+"*"))
+	for _, d := range dirs {
+		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), ioDirPrefix), "-")
+		if pid, err := strconv.Atoi(pidText); err == nil && !alive(pid) {
+			if os.RemoveAll(d) == nil {
+				removed++
+			}
+		}
+	}
+	return removed, nil
+}
+
+func parseOwner(label string) (host string, pid int, ok bool) {
+	i := strings.LastIndexByte(label, ':')
+	if i < 0 {
+		return "", 0, false
+	}
+	pid, err := strconv.Atoi(label[i+1:])
+	return label[:i], pid, err == nil
 }

@@ -59,3 +59,12 @@ func TestCommandLinesNeverCarryThePassword(t *testing.T) {
 	assert.Contains(t, PsqlQueryArgs(c, "d", "x"), "ON_ERROR_STOP=1")
 	assert.Equal(t, []string{"pg_dump", "--no-password", "-h", "127.0.0.1", "-p", "5432", "-U", "u", "-d", "d", "-f", "/io/stream"}, DumpArgs(c, "/io/stream"))
 }
+
+func TestParseOwner(t *testing.T) {
+	host, pid, ok := parseOwner("build-host:4242")
+	assert.True(t, ok)
+	assert.Equal(t, "build-host", host)
+	assert.Equal(t, 4242, pid)
+	_, _, ok = parseOwner("garbage")
+	assert.False(t, ok)
+}
