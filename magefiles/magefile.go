@@ -15,3 +15,8 @@ import (
 func Test(ctx context.Context) error {
 	return selftest.Run(ctx)
 }
+
+// Bench measures db:backup and db:restore side by side with the old scripts' commands on a 500+ MB database and prints the ratios.
+func Bench(ctx context.Context) error {
+	return selftest.Bench(ctx)
+}

@@ -40,6 +40,8 @@ type Scanner struct {
 	// the dump is whole.
 	restrictKey  string
 	unrestricted bool
+
+	serverVersion string
 }
 
 // Write scans p. It never fails.
@@ -88,6 +90,9 @@ func (s *Scanner) endLine() {
 		return
 	}
 	text := strings.TrimRight(string(line), "\r")
+	if v, ok := strings.CutPrefix(text, "-- Dumped from database version "); ok && s.serverVersion == "" {
+		s.serverVersion = v
+	}
 	if key, ok := strings.CutPrefix(text, `\restrict `); ok && s.restrictKey == "" {
 		s.restrictKey = key
 	}
@@ -114,6 +119,10 @@ func (s *Scanner) Tables() []Table { return append([]Table(nil), s.tables...) }
 
 // LargeObjects returns how many large objects the dump creates.
 func (s *Scanner) LargeObjects() int64 { return s.largeObjects }
+
+// ServerVersion returns the server version pg_dump wrote in the dump's
+// header, e.g. "15.18 (Debian 15.18-0+deb12u1)".
+func (s *Scanner) ServerVersion() string { return s.serverVersion }
 
 // Bytes returns how many bytes were scanned.
 func (s *Scanner) Bytes() int64 { return s.bytes }

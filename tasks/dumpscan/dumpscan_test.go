@@ -13,6 +13,9 @@ const dump = `--
 
 \restrict K3y
 
+-- Dumped from database version 15.18 (Debian 15.18-0+deb12u1)
+-- Dumped by pg_dump version 15.18 (Debian 15.18-0+deb12u1)
+
 CREATE TABLE public.t (id integer, note text);
 CREATE TABLE "Odd Schema"."tä ""quoted"" (x)" (v integer);
 
@@ -57,6 +60,7 @@ func TestScannerCountsRowsTablesAndLargeObjects(t *testing.T) {
 		{Name: "public.empty_cols", Rows: 2},
 	}, s.Tables())
 	assert.EqualValues(t, 2, s.LargeObjects())
+	assert.Equal(t, "15.18 (Debian 15.18-0+deb12u1)", s.ServerVersion())
 	assert.EqualValues(t, len(dump), s.Bytes())
 	assert.True(t, s.Complete())
 }

@@ -204,7 +204,7 @@ func (d *Docker) readFile(ctx context.Context, path string) (string, error) {
 
 // Dump runs pg_dump in a sidecar container and copies its output into w.
 func (d *Docker) Dump(ctx context.Context, w io.Writer) error {
-	return d.sidecar(ctx, "dump", DumpArgs(d.creds, "/io/stream"), func(fifo string, exited <-chan struct{}) error {
+	return d.sidecar(ctx, "dump", DumpArgs(d.creds, "/io/stream"), nil, func(fifo string, exited <-chan struct{}) error {
 		f, err := openFIFO(ctx, fifo, os.O_RDONLY, exited)
 		if err != nil {
 			return err
@@ -212,34 +212,43 @@ func (d *Docker) Dump(ctx context.Context, w io.Writer) error {
 		defer f.Close() // closing the read end stops pg_dump if w failed
 		_, err = io.Copy(w, f)
 		return err
-	})
+	}, nil)
 }
 
 // Load runs psql in a sidecar container reading r.
-func (d *Docker) Load(ctx context.Context, db string, r io.Reader) error {
-	return d.sidecar(ctx, "load", LoadArgs(d.creds, db, "/io/stream"), func(fifo string, exited <-chan struct{}) error {
-		f, err := openFIFO(ctx, fifo, os.O_WRONLY, exited)
-		if err != nil {
+func (d *Docker) Load(ctx context.Context, db string, r io.Reader) ([]int64, error) {
+	var counts []int64
+	err := d.sidecar(ctx, "load", LoadArgs(d.creds, db, "/io/stream"), []string{"PGOPTIONS=" + LoadSessionOptions},
+		func(fifo string, exited <-chan struct{}) error {
+			f, err := openFIFO(ctx, fifo, os.O_WRONLY, exited)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, r)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if errors.Is(err, syscall.EPIPE) {
+				return nil // psql stopped reading; its exit status says why
+			}
 			return err
-		}
-		_, err = io.Copy(f, r)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if errors.Is(err, syscall.EPIPE) {
-			return nil // psql stopped reading; its exit status says why
-		}
-		return err
-	})
+		},
+		func(stdout *os.File) (err error) {
+			counts, err = CopyCounts(stdout)
+			return err
+		})
+	return counts, err
 }
 
 // sidecar runs args in a new container from the database's own image that
 // shares the database container's network (so 127.0.0.1 is the server) and
-// exchanges data with this process through a FIFO in a private folder. The
+// exchanges data with this process through a FIFO in a private folder;
+// afterwards, readStdout (if set) reads what the program printed. The
 // FIFO moves data at pipe speed; a Docker exec stream is several times
 // slower (environment.md measured 30 to 50 MB/s). The container removes
 // itself when it exits, also when this process is killed.
-func (d *Docker) sidecar(ctx context.Context, role string, args []string, transfer func(fifo string, exited <-chan struct{}) error) error {
+func (d *Docker) sidecar(ctx context.Context, role string, args, env []string,
+	transfer func(fifo string, exited <-chan struct{}) error, readStdout func(*os.File) error) error {
 	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", ioDirPrefix, os.Getpid()))
 	if err != nil {
 		return fmt.Errorf("make an exchange folder: %w", err)
@@ -258,10 +267,10 @@ func (d *Docker) sidecar(ctx context.Context, role string, args []string, transf
 			Image: d.image,
 			// stderr to a file the host reads after exit: the container is
 			// gone by then (AutoRemove), and so are its logs.
-			Entrypoint: []string{"sh", "-c", `exec "$@" >/dev/null 2>/io/stderr`, "sh"},
+			Entrypoint: []string{"sh", "-c", `exec "$@" >/io/stdout 2>/io/stderr`, "sh"},
 			Cmd:        args,
 			User:       fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
-			Env:        []string{"PGPASSFILE=/io/pgpass", "PGCONNECT_TIMEOUT=10"},
+			Env:        append([]string{"PGPASSFILE=/io/pgpass", "PGCONNECT_TIMEOUT=10"}, env...),
 			Labels:     map[string]string{LabelSidecar: role, labelOwner: owner()},
 		},
 		HostConfig: &container.HostConfig{
@@ -314,12 +323,21 @@ func (d *Docker) sidecar(ctx context.Context, role string, args []string, transf
 	}
 	stderr, _ := os.ReadFile(filepath.Join(dir, "stderr"))
 	switch {
-	case transferErr != nil: // the cause: the client program only saw a broken pipe
-		return transferErr
+	case transferErr != nil && !errors.Is(transferErr, errPeerGone):
+		return transferErr // the cause: the client program only saw a broken pipe
 	case status != 0 && status != -1:
 		return fmt.Errorf("%s exited %d: %s", args[0], status, lastLine(string(stderr)))
+	case transferErr != nil:
+		return transferErr
 	case waitErr != nil:
 		return fmt.Errorf("wait for %s sidecar: %w", role, waitErr)
+	case readStdout != nil:
+		f, err := os.Open(filepath.Join(dir, "stdout"))
+		if err != nil {
+			return fmt.Errorf("read the output of %s: %w", args[0], err)
+		}
+		defer f.Close()
+		return readStdout(f)
 	}
 	return nil
 }
@@ -362,8 +380,12 @@ func openFIFO(ctx context.Context, path string, flag int, exited <-chan struct{}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	return nil, errors.New("the client program exited before opening its stream")
+	return nil, errPeerGone
 }
+
+// errPeerGone says the client program exited without opening its end of the
+// FIFO: its exit status and stderr say why.
+var errPeerGone = errors.New("the client program exited before opening its stream")
 
 func lastLine(s string) string {
 	var t proc.Tail

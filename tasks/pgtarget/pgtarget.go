@@ -4,9 +4,10 @@
 package pgtarget
 
 import (
+	"bufio"
 	"context"
-	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -22,8 +23,9 @@ type Database interface {
 	// Dump streams a plain-format pg_dump of the database into w.
 	Dump(ctx context.Context, w io.Writer) error
 	// Load runs the SQL script read from r in database db, stopping at the
-	// first error (psql with ON_ERROR_STOP).
-	Load(ctx context.Context, db string, r io.Reader) error
+	// first error (psql with ON_ERROR_STOP), and returns the rows the server
+	// reported for each COPY, in script order.
+	Load(ctx context.Context, db string, r io.Reader) ([]int64, error)
 }
 
 // Credentials say who connects to which database. The password is only ever
@@ -95,18 +97,32 @@ func DumpArgs(c Credentials, file string) []string {
 	return []string{"pg_dump", "--no-password", "-h", "127.0.0.1", "-p", c.Port, "-U", c.User, "-d", c.Database, "-f", file}
 }
 
+// LoadSessionOptions tune the session that loads a backup for bulk work. A
+// load always goes into a scratch database that is checked before it is
+// swapped in, so commits need not wait for the disk: the swap's own commit
+// flushes all the WAL written before it. Index builds get more memory.
+const LoadSessionOptions = "-c synchronous_commit=off -c maintenance_work_mem=256MB"
+
 // LoadArgs is the psql command line that runs the script in file against db,
-// stopping at the first error so that a failed restore is reported.
+// stopping at the first error so that a failed restore is reported. It is
+// not quiet: its command tags ("COPY 3000000") say what the server stored.
 func LoadArgs(c Credentials, db, file string) []string {
-	return []string{"psql", "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
+	return []string{"psql", "-X", "--no-password", "-v", "ON_ERROR_STOP=1",
 		"-h", "127.0.0.1", "-p", c.Port, "-U", c.User, "-d", db, "-f", file}
 }
 
-// ServerVersion returns the server's version string, e.g. "15.18 (Debian 15.18-0+deb12u1)".
-func ServerVersion(ctx context.Context, db Database) (string, error) {
-	out, err := db.Query(ctx, db.Credentials().Database, "SHOW server_version")
-	if err != nil {
-		return "", fmt.Errorf("server version: %w", err)
+// CopyCounts reads psql's output and returns the row count of every COPY
+// command tag, in order.
+func CopyCounts(r io.Reader) ([]int64, error) {
+	var counts []int64
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if n, ok := strings.CutPrefix(sc.Text(), "COPY "); ok {
+			if v, err := strconv.ParseInt(n, 10, 64); err == nil {
+				counts = append(counts, v)
+			}
+		}
 	}
-	return strings.TrimSpace(out), nil
+	return counts, sc.Err()
 }

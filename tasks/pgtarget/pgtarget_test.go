@@ -68,3 +68,10 @@ func TestParseOwner(t *testing.T) {
 	_, _, ok = parseOwner("garbage")
 	assert.False(t, ok)
 }
+
+func TestCopyCounts(t *testing.T) {
+	out := "SET\nCREATE TABLE\nALTER TABLE\nCOPY 3000000\n set_config \n------------\n \n(1 row)\n\nCOPY 0\nCOPY 12\nCREATE INDEX\nCOPYRIGHT 5\n"
+	got, err := CopyCounts(strings.NewReader(out))
+	assert.NoError(t, err)
+	assert.Equal(t, []int64{3000000, 0, 12}, got)
+}

@@ -183,3 +183,20 @@ func sweep(ctx context.Context, out *term.Printer, eng *engine.Engine, sessionID
 		out.Detail("removed container %s left by the tests", c.ID[:12])
 	}
 }
+
+// Bench is the bench target: the Db benchmark (a test gated by
+// STEVEDORE_BENCH=1), run on its own with its report printed.
+func Bench(ctx context.Context) error {
+	out := term.Stdout()
+	if _, err := images.EnsureAll(ctx, out, compose.Images); err != nil {
+		return out.Failed("bench", err, "")
+	}
+	args := []string{"go", "test", "-count=1", "-run", "^TestBenchmarkDbTargets$", "-v", "-timeout", "40m", "./tasks/"}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = append(Environ(os.Environ(), fmt.Sprintf("stevedore-bench-%d", time.Now().UnixNano())), "STEVEDORE_BENCH=1")
+	cmd.Stdout, cmd.Stderr = out.Writer(), out.Writer()
+	if err := cmd.Run(); err != nil {
+		return out.Failed("bench", err, "")
+	}
+	return nil
+}
