@@ -7,14 +7,16 @@ import (
 
 	"github.com/stevedore-dev/stevedore/tasks/dbops"
 	"github.com/stevedore-dev/stevedore/tasks/retention"
+	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
 // Db backs up, lists, verifies, restores and prunes the stack's PostgreSQL database.
 type Db mg.Namespace
 
-// dbConfig is dbops.Defaults with the -container flag applied.
-func dbConfig(container *string) dbops.Config {
+// dbConfig is dbops.Defaults printing on out, with the -container flag applied.
+func dbConfig(out *term.Printer, container *string) dbops.Config {
 	cfg := dbops.Defaults()
+	cfg.Out = out
 	if container != nil {
 		cfg.Container = *container
 	}
@@ -35,22 +37,18 @@ func (Db) Backup(ctx context.Context,
 	name *string, // backup name (default backup_YYYYMMDD_HHMMSS)
 	container *string, // a running PostgreSQL container (default: the stack's db service)
 ) error {
-	cfg := dbConfig(container)
-	if err := dbops.Backup(ctx, cfg, str(name)); err != nil {
-		return cfg.Out.Failed("db:backup", err, "go tool mage -v db:backup")
-	}
-	return nil
+	return run("db:backup", "go tool mage -v db:backup", func(out *term.Printer) error {
+		return dbops.Backup(ctx, dbConfig(out, container), str(name))
+	})
 }
 
 // List shows the backups, newest first: name, when taken, size, database, server version and last verification.
 func (Db) List(ctx context.Context,
 	json *bool, // print a JSON document (schema in the README) instead of the table
 ) error {
-	cfg := dbConfig(nil)
-	if err := dbops.List(cfg, flag(json)); err != nil {
-		return cfg.Out.Failed("db:list", err, "")
-	}
-	return nil
+	return run("db:list", "", func(out *term.Printer) error {
+		return dbops.List(dbConfig(out, nil), flag(json))
+	})
 }
 
 // Restore replaces the database with a backup, after a safety backup; a failed restore leaves it as it was.
@@ -60,12 +58,9 @@ func (Db) Restore(ctx context.Context,
 	yes *bool, // do not ask for confirmation
 	container *string, // a running PostgreSQL container (default: the stack's db service)
 ) error {
-	cfg := dbConfig(container)
-	err := dbops.Restore(ctx, cfg, dbops.Choice{Name: str(name), Latest: flag(latest)}, flag(yes))
-	if err != nil {
-		return cfg.Out.Failed("db:restore", err, "go tool mage db:list")
-	}
-	return nil
+	return run("db:restore", "go tool mage db:list", func(out *term.Printer) error {
+		return dbops.Restore(ctx, dbConfig(out, container), dbops.Choice{Name: str(name), Latest: flag(latest)}, flag(yes))
+	})
 }
 
 // Verify proves a backup restores: checksum, restore into a scratch database, tables and rows compared.
@@ -73,11 +68,9 @@ func (Db) Verify(ctx context.Context,
 	name *string, // the backup to verify (default: the newest)
 	container *string, // a running PostgreSQL container whose server hosts the scratch database
 ) error {
-	cfg := dbConfig(container)
-	if err := dbops.Verify(ctx, cfg, str(name)); err != nil {
-		return cfg.Out.Failed("db:verify", err, "go tool mage db:list")
-	}
-	return nil
+	return run("db:verify", "go tool mage db:list", func(out *term.Printer) error {
+		return dbops.Verify(ctx, dbConfig(out, container), str(name))
+	})
 }
 
 // Prune deletes old backups: keeps the last 10 (and optionally the newest of each day, week, month) and never the newest good one.
@@ -88,7 +81,6 @@ func (Db) Prune(ctx context.Context,
 	monthly *int, // also keep the newest backup of each of the last N months
 	dryrun *bool, // print the plan, delete nothing
 ) error {
-	cfg := dbConfig(nil)
 	p := retention.DefaultPolicy
 	for _, f := range []struct {
 		v   *int
@@ -98,8 +90,7 @@ func (Db) Prune(ctx context.Context,
 			*f.dst = *f.v
 		}
 	}
-	if err := dbops.Prune(ctx, cfg, p, flag(dryrun)); err != nil {
-		return cfg.Out.Failed("db:prune", err, "")
-	}
-	return nil
+	return run("db:prune", "", func(out *term.Printer) error {
+		return dbops.Prune(ctx, dbConfig(out, nil), p, flag(dryrun))
+	})
 }

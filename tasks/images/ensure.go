@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,7 +58,7 @@ func NewEnsurer(eng *engine.Engine, out *term.Printer, recipes fs.FS) *Ensurer {
 
 // EnsureAll makes every image of All ready on the engine named by the
 // environment, reporting each on out.
-func EnsureAll(ctx context.Context, out *term.Printer, recipes fs.FS) ([]Result, error) {
+func EnsureAll(ctx context.Context, out *term.Printer, recipes fs.FS, mode Mode) ([]Result, error) {
 	eng, err := engine.Connect(ctx)
 	if err != nil {
 		return nil, err
@@ -65,7 +67,7 @@ func EnsureAll(ctx context.Context, out *term.Printer, recipes fs.FS) ([]Result,
 	ensurer := NewEnsurer(eng, out, recipes)
 	var results []Result
 	for _, img := range All() {
-		r, err := ensurer.Ensure(ctx, img)
+		r, err := ensurer.Ensure(ctx, img, mode)
 		if err != nil {
 			return results, err
 		}
@@ -79,24 +81,45 @@ func EnsureAll(ctx context.Context, out *term.Printer, recipes fs.FS) ([]Result,
 	return results, nil
 }
 
-// Ensure makes img present: kept when present and current, pulled when
-// missing, built locally when the pull fails. A local build whose recipe has
-// changed since is rebuilt.
-func (e *Ensurer) Ensure(ctx context.Context, img Image) (Result, error) {
+// Ensure makes img present: kept when present (and, in mode IfChanged,
+// current), pulled when missing, built locally when the pull fails. Images
+// of this project's own programs are never pulled: they are built.
+func (e *Ensurer) Ensure(ctx context.Context, img Image, mode Mode) (Result, error) {
 	start := time.Now()
-	digest, err := RecipeDigest(e.recipes, img)
-	if err != nil {
-		return Result{}, fmt.Errorf("read recipe of %s: %w", img.Ref, err)
-	}
 	labels, found, err := e.labels(ctx, img.Ref)
 	if err != nil {
 		return Result{}, err
 	}
+	if found && mode == IfMissing {
+		return Result{Ref: img.Ref, Outcome: Present}, nil
+	}
+	digest, err := RecipeDigest(e.recipes, img)
+	if err != nil {
+		return Result{}, fmt.Errorf("read recipe of %s: %w", img.Ref, err)
+	}
+	var program string
+	if img.Program != "" {
+		dir, err := os.MkdirTemp("", "stevedore-build-")
+		if err != nil {
+			return Result{}, err
+		}
+		defer os.RemoveAll(dir)
+		if program, err = e.goBuild(ctx, img, dir); err != nil {
+			return Result{}, err
+		}
+		if digest, err = withFile(digest, program); err != nil {
+			return Result{}, err
+		}
+	}
 	switch {
+	case found && mode == Always && img.Program != "":
+		e.out.Step("%s: rebuilding, as asked", img.Ref)
 	case found && labels[LabelBuiltBy] != "" && labels[LabelRecipe] != digest:
-		e.out.Step("%s: its recipe changed since it was built; rebuilding", img.Ref)
+		e.out.Step("%s: its recipe or program changed since it was built; rebuilding", img.Ref)
 	case found:
 		return Result{Ref: img.Ref, Outcome: Present}, nil
+	case img.Program != "":
+		e.out.Step("%s: building %s", img.Ref, img.Program)
 	default:
 		pullErr := e.pull(ctx, img.Ref)
 		if pullErr == nil {
@@ -108,13 +131,40 @@ func (e *Ensurer) Ensure(ctx context.Context, img Image) (Result, error) {
 		e.out.Step("%s: not present and the pull failed, so building a local equivalent from compose/images/%s", img.Ref, img.Recipe)
 		e.out.Detail("pull: %v", pullErr)
 	}
-	if err := e.ensureBase(ctx, img.Base); err != nil {
-		return Result{}, err
+	if img.Base.Ref != "" {
+		if err := e.ensureBase(ctx, img.Base); err != nil {
+			return Result{}, err
+		}
 	}
-	if err := e.build(ctx, img, digest); err != nil {
+	if err := e.build(ctx, img, digest, program); err != nil {
 		return Result{}, err
 	}
 	return Result{Ref: img.Ref, Outcome: Built, Took: time.Since(start)}, nil
+}
+
+// goBuild builds img's program as a static Linux binary in dir.
+func (e *Ensurer) goBuild(ctx context.Context, img Image, dir string) (string, error) {
+	out := filepath.Join(dir, img.Recipe)
+	cmd := []string{"env", "CGO_ENABLED=0", "GOOS=linux", "go", "build", "-trimpath", "-o", out, img.Program}
+	if err := proc.Run(ctx, e.out, cmd...); err != nil {
+		return "", fmt.Errorf("build %s: %w", img.Program, err)
+	}
+	return out, nil
+}
+
+// withFile extends digest with the contents of a file.
+func withFile(digest, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	h.Write([]byte(digest))
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // labels returns the labels of ref and whether it is present.
@@ -202,9 +252,9 @@ func (e *Ensurer) importRootfs(ctx context.Context, dir, ref string) error {
 	return nil
 }
 
-func (e *Ensurer) build(ctx context.Context, img Image, digest string) error {
+func (e *Ensurer) build(ctx context.Context, img Image, digest, program string) error {
 	start := time.Now()
-	buildContext, err := tarFolder(e.recipes, path.Join("images", img.Recipe))
+	buildContext, err := tarFolder(e.recipes, path.Join("images", img.Recipe), program)
 	if err != nil {
 		return fmt.Errorf("pack recipe %s: %w", img.Recipe, err)
 	}
@@ -256,8 +306,10 @@ func readMessages(r io.Reader, detail io.Writer) error {
 }
 
 // tarFolder packs the files under root of fsys, relative to root, as a build
-// context. Embedded files carry no mode, so recipes set modes themselves.
-func tarFolder(fsys fs.FS, root string) (io.Reader, error) {
+// context, plus the executable program (if set) under its base name.
+// Embedded files carry no mode, so recipes set modes themselves; the program
+// is packed executable, since a FROM scratch image has no chmod.
+func tarFolder(fsys fs.FS, root, program string) (io.Reader, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
@@ -277,6 +329,18 @@ func tarFolder(fsys fs.FS, root string) (io.Reader, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if program != "" {
+		data, err := os.ReadFile(program)
+		if err != nil {
+			return nil, err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(program), Mode: 0o755, Size: int64(len(data))}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write(data); err != nil {
+			return nil, err
+		}
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err

@@ -37,8 +37,24 @@ type Base struct {
 type Image struct {
 	Ref    string // the reference compose files and tests use
 	Recipe string // folder under compose/images built when Ref can be neither found nor pulled
-	Base   Base
+	Base   Base   // for recipes FROM a Debian base; zero for FROM scratch
+	// Program, when set, is a Go main package built on the host with
+	// CGO_ENABLED=0 into the build context as Recipe's binary: an image of
+	// this project's own, never pulled.
+	Program string
 }
+
+// Mode says when Ensure makes an image that is present.
+type Mode int
+
+const (
+	// IfMissing keeps every image that is present.
+	IfMissing Mode = iota
+	// IfChanged rebuilds images stevedore built whose recipe or program changed.
+	IfChanged
+	// Always rebuilds the images of this project's own programs.
+	Always
+)
 
 // Postgres is PostgreSQL 15 with the official postgres image's contract.
 var Postgres = Image{
@@ -56,8 +72,11 @@ var Postgres = Image{
 	},
 }
 
+// API is the bundled stack's api service.
+var API = Image{Ref: "stevedore/api:local", Recipe: "api", Program: "github.com/stevedore-dev/stevedore/compose/api"}
+
 // All is every image the bundled stack and the tests need, in build order.
-func All() []Image { return []Image{Postgres} }
+func All() []Image { return []Image{Postgres, API} }
 
 // DebootstrapArgs is the debootstrap command line that makes base's root
 // filesystem in dir. The mirror is left out so the system's configured Debian
@@ -83,7 +102,7 @@ func RecipeDigest(recipes fs.FS, img Image) (string, error) {
 			h.Write([]byte{0})
 		}
 	}
-	write("base", img.Base.Ref, img.Base.Suite, strings.Join(img.Base.Packages, ","), strings.Join(img.Base.Prune, ","))
+	write("base", img.Base.Ref, img.Base.Suite, strings.Join(img.Base.Packages, ","), strings.Join(img.Base.Prune, ","), img.Program)
 	root := path.Join("images", img.Recipe)
 	err := fs.WalkDir(recipes, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

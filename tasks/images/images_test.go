@@ -68,7 +68,7 @@ func TestTarFolderPacksOnlyTheRecipe(t *testing.T) {
 		"images/pg/sub/entry.sh": {Data: []byte("#!/bin/sh\n")},
 		"images/other/x":         {Data: []byte("unrelated")},
 	}
-	r, err := tarFolder(recipes, "images/pg")
+	r, err := tarFolder(recipes, "images/pg", "")
 	require.NoError(t, err)
 	got := map[string]string{}
 	tr := tar.NewReader(r)

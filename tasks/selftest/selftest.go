@@ -69,7 +69,7 @@ func run(ctx context.Context, out *term.Printer) error {
 	case err == nil:
 		defer eng.Close()
 		out.OK("Docker engine %s (API %s)", eng.Version, eng.APIVersion)
-		if _, err := images.EnsureAll(ctx, out, compose.Images); err != nil {
+		if _, err := images.EnsureAll(ctx, out, compose.Images, images.IfChanged); err != nil {
 			return err
 		}
 		defer sweep(context.WithoutCancel(ctx), out, eng, sessionID)
@@ -188,7 +188,7 @@ func sweep(ctx context.Context, out *term.Printer, eng *engine.Engine, sessionID
 // STEVEDORE_BENCH=1), run on its own with its report printed.
 func Bench(ctx context.Context) error {
 	out := term.Stdout()
-	if _, err := images.EnsureAll(ctx, out, compose.Images); err != nil {
+	if _, err := images.EnsureAll(ctx, out, compose.Images, images.IfChanged); err != nil {
 		return out.Failed("bench", err, "")
 	}
 	args := []string{"go", "test", "-count=1", "-run", "^TestBenchmarkDbTargets$", "-v", "-timeout", "40m", "./tasks/"}

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/magefile/mage/mg"
@@ -20,6 +22,7 @@ type Printer struct {
 	tty     bool
 	colour  bool
 	verbose bool
+	log     io.Writer // every line, detail included, without colour
 }
 
 // Option configures a Printer.
@@ -27,6 +30,9 @@ type Option func(*Printer)
 
 // WithColour forces colour on or off.
 func WithColour(on bool) Option { return func(p *Printer) { p.colour = on } }
+
+// WithLog also writes every line, detail included, to w with a timestamp.
+func WithLog(w io.Writer) Option { return func(p *Printer) { p.log = w } }
 
 // WithVerbose forces detail lines on or off.
 func WithVerbose(on bool) Option { return func(p *Printer) { p.verbose = on } }
@@ -70,7 +76,16 @@ func (p *Printer) paint(colour, s string) string {
 }
 
 func (p *Printer) line(mark, colour, format string, args []any) {
-	fmt.Fprintf(p.w, "%s %s\n", p.paint(colour, mark), fmt.Sprintf(format, args...))
+	text := fmt.Sprintf(format, args...)
+	fmt.Fprintf(p.w, "%s %s\n", p.paint(colour, mark), text)
+	p.record(mark, text)
+}
+
+// record appends a line to the log, if any.
+func (p *Printer) record(mark, text string) {
+	if p.log != nil {
+		fmt.Fprintf(p.log, "%s %s %s\n", time.Now().Format(time.RFC3339), mark, text)
+	}
 }
 
 // Step announces work that is starting.
@@ -88,6 +103,7 @@ func (p *Printer) Fail(format string, args ...any) { p.line("✗", red, format, 
 // Next tells the user the exact command to type next.
 func (p *Printer) Next(command string) {
 	fmt.Fprintf(p.w, "  next: %s\n", p.paint(yellow, command))
+	p.record(" ", "next: "+command)
 }
 
 // Nexter is an error that knows the command a user should run next; it wins
@@ -113,6 +129,15 @@ func (p *Printer) Failed(target string, err error, next string) error {
 	return mg.Fatalf(1, "%s failed", target)
 }
 
+// Table prints rows as aligned columns; the first row is the header.
+func (p *Printer) Table(rows [][]string) {
+	tw := tabwriter.NewWriter(p.w, 0, 0, 2, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	tw.Flush()
+}
+
 // Interactive reports whether the Printer writes to a terminal.
 func (p *Printer) Interactive() bool { return p.tty }
 
@@ -124,9 +149,11 @@ func (p *Printer) Verbose() bool { return p.verbose }
 
 // Detail prints a line only with -v.
 func (p *Printer) Detail(format string, args ...any) {
+	text := fmt.Sprintf(format, args...)
 	if p.verbose {
-		fmt.Fprintf(p.w, "  %s\n", p.paint(dim, fmt.Sprintf(format, args...)))
+		fmt.Fprintf(p.w, "  %s\n", p.paint(dim, text))
 	}
+	p.record(" ", text)
 }
 
 // DetailWriter is where streamed detail (a child process's output) goes: the

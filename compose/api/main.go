@@ -1,0 +1,112 @@
+// Command api is the bundled stack's example service: a small REST API over
+// PostgreSQL (pgx) that migrates its schema at start, reports its health,
+// documents itself, and holds real data worth backing up.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	_ "net/http/pprof" // served on the debug address only
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func main() {
+	healthcheck := flag.Bool("healthcheck", false, "GET /health on the local server and exit 0 when it is ok (for the container's HEALTHCHECK: the image has no curl)")
+	flag.Parse()
+	addr := envOr("API_ADDR", ":8000")
+	if *healthcheck {
+		os.Exit(probe("http://127.0.0.1" + addr + "/health"))
+	}
+	level := slog.LevelInfo
+	if os.Getenv("LOG_LEVEL") == "debug" {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+	if err := run(log, addr); err != nil {
+		log.Error("api stopped", "error", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger, addr string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return errors.New("DATABASE_URL is not set")
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return fmt.Errorf("database settings: %w", err)
+	}
+	defer pool.Close()
+
+	// The database may still be starting (a restart, a restore): retry the
+	// migrations until it answers or we are stopped.
+	var version int
+	for attempt := 1; ; attempt++ {
+		if version, err = migrate(ctx, pool); err == nil {
+			break
+		}
+		log.Warn("migrations not applied yet", "attempt", attempt, "error", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	log.Info("schema migrated", "version", version)
+
+	if debugAddr := os.Getenv("DEBUG_ADDR"); debugAddr != "" {
+		go func() {
+			log.Info("debug server (pprof) listening", "addr", debugAddr)
+			if err := http.ListenAndServe(debugAddr, http.DefaultServeMux); err != nil {
+				log.Error("debug server", "error", err)
+			}
+		}()
+	}
+	srv := &http.Server{Addr: addr, Handler: newServer(pool, log).routes(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shutdown)
+	}()
+	log.Info("api listening", "addr", addr)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// probe is the container healthcheck: 0 when url answers 200.
+func probe(url string) int {
+	c := http.Client{Timeout: 2 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintln(os.Stderr, resp.Status)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,2 @@
+-- Runs once, when the db service starts on an empty volume.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;

@@ -1,0 +1,120 @@
+// Package composecli drives the Docker Compose command line for a stack's
+// lifecycle: Compose v2 (`docker compose`) first, v1 (`docker-compose`) as a
+// fallback. Command lines are built by pure functions; state, health and logs
+// come from the Engine API, not from Compose's output.
+package composecli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+)
+
+// Driver is one Compose implementation.
+type Driver struct {
+	Command []string // "docker compose" or "docker-compose"
+	Version string
+}
+
+// V1 reports whether the driver is the end-of-life docker-compose v1.
+func (d Driver) V1() bool { return d.Command[0] == "docker-compose" }
+
+func (d Driver) String() string {
+	return fmt.Sprintf("%s %s", strings.Join(d.Command, " "), d.Version)
+}
+
+// Candidates are the drivers to try, in order. STEVEDORE_COMPOSE=v1 or v2
+// picks one.
+func Candidates(choice string) [][]string {
+	v2, v1 := []string{"docker", "compose"}, []string{"docker-compose"}
+	switch choice {
+	case "v1":
+		return [][]string{v1}
+	case "v2":
+		return [][]string{v2}
+	}
+	return [][]string{v2, v1}
+}
+
+// ErrNoCompose says neither Compose v2 nor v1 answered.
+var ErrNoCompose = errors.New("Docker Compose not found: install the Compose v2 plugin (`docker compose version` must work) or docker-compose")
+
+// Detect finds a working Compose.
+func Detect(ctx context.Context) (Driver, error) {
+	for _, c := range Candidates(os.Getenv("STEVEDORE_COMPOSE")) {
+		args := append(append([]string(nil), c...), "version", "--short")
+		out, err := exec.CommandContext(ctx, args[0], args[1:]...).Output()
+		if err == nil {
+			return Driver{Command: c, Version: strings.TrimSpace(string(out))}, nil
+		}
+		if ctx.Err() != nil {
+			return Driver{}, ctx.Err()
+		}
+	}
+	return Driver{}, ErrNoCompose
+}
+
+// Project is a compose project: its name, files, settings and profiles.
+type Project struct {
+	Name     string
+	Files    []string
+	EnvFile  string
+	Profiles []string
+}
+
+// Args is the full command line of a compose subcommand on p.
+func (d Driver) Args(p Project, sub ...string) []string {
+	args := append([]string(nil), d.Command...)
+	args = append(args, "-p", p.Name)
+	for _, f := range p.Files {
+		args = append(args, "-f", f)
+	}
+	if p.EnvFile != "" {
+		args = append(args, "--env-file", p.EnvFile)
+	}
+	for _, pr := range p.Profiles {
+		args = append(args, "--profile", pr)
+	}
+	return append(args, sub...)
+}
+
+// UpArgs starts the project's services in the background. Images are made
+// beforehand (images:build), so nothing is pulled or built here.
+func (d Driver) UpArgs(p Project) []string {
+	return d.Args(p, "up", "-d", "--remove-orphans")
+}
+
+// DownArgs stops and removes the project's containers (of every profile in
+// p: a down without a profile leaves that profile's services running), and
+// with volumes its named volumes too.
+func (d Driver) DownArgs(p Project, volumes bool) []string {
+	args := d.Args(p, "down", "--remove-orphans")
+	if volumes {
+		args = append(args, "--volumes")
+	}
+	return args
+}
+
+// ConfigArgs prints the project's resolved configuration as YAML.
+func (d Driver) ConfigArgs(p Project) []string { return d.Args(p, "config") }
+
+// Output runs a compose command and returns its standard output; a failure
+// carries the last line compose printed on standard error.
+func Output(ctx context.Context, args []string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		return nil, fmt.Errorf("%s %s: %w: %s", args[0], strings.Join(args[1:3], " "), err, lines[len(lines)-1])
+	}
+	return out, nil
+}

@@ -1,0 +1,115 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/stevedore-dev/stevedore/tasks/composecli"
+	"github.com/stevedore-dev/stevedore/tasks/dbops"
+	"github.com/stevedore-dev/stevedore/tasks/proc"
+	"github.com/stevedore-dev/stevedore/tasks/term"
+)
+
+// DownOptions are env:down's flags.
+type DownOptions struct {
+	NoBackup bool // skip the backup
+	Volumes  bool // also delete the named volumes (the database's data)
+	Force    bool // delete volumes even when the backup failed
+}
+
+// BackupFailedError refuses to destroy data whose backup failed.
+type BackupFailedError struct{ Err error }
+
+func (e *BackupFailedError) Error() string {
+	return fmt.Sprintf("the backup failed (%v), so the volumes were kept; pass -force to delete them anyway", e.Err)
+}
+
+func (e *BackupFailedError) Unwrap() error { return e.Err }
+
+// Down is env:down: a backup of the database first (a broken database is
+// reported and the stop goes on, unless volumes are to be deleted), then
+// every service of every profile is stopped and removed.
+func Down(ctx context.Context, s Settings, out *term.Printer, opts DownOptions) error {
+	start := time.Now()
+	if !opts.NoBackup {
+		if err := dbops.Backup(ctx, dbConfig(s, out), ""); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if opts.Volumes && !opts.Force {
+				return &BackupFailedError{Err: err}
+			}
+			out.Warn("no backup: %v; stopping anyway", err)
+		}
+	}
+	driver, err := composecli.Detect(ctx)
+	if err != nil {
+		return err
+	}
+	project, err := allProfiles(ctx, s, driver)
+	if err != nil {
+		return err
+	}
+	if err := proc.Run(ctx, out, driver.DownArgs(project, opts.Volumes)...); err != nil {
+		return err
+	}
+	if err := os.Remove(s.StatusFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		out.Warn("could not clear %s: %v", s.StatusFile, err)
+	}
+	what := "stopped"
+	if opts.Volumes {
+		what = "stopped and its volumes deleted"
+	}
+	out.OK("stack %s %s in %s", s.Project, what, term.Duration(time.Since(start)))
+	return nil
+}
+
+// allProfiles is the compose project with every profile its files define:
+// a down without a profile leaves that profile's services running.
+func allProfiles(ctx context.Context, s Settings, driver composecli.Driver) (composecli.Project, error) {
+	project, err := s.ComposeProject()
+	if err != nil {
+		return project, err
+	}
+	if _, err := EnsureEnvFile(s); err != nil {
+		return project, err
+	}
+	raw, err := composecli.Output(ctx, driver.ConfigArgs(project))
+	if err != nil {
+		return project, fmt.Errorf("the compose files are not valid: %w", err)
+	}
+	cfg, err := composecli.ParseConfig(raw)
+	if err != nil {
+		return project, err
+	}
+	project.Profiles = cfg.Profiles()
+	return project, nil
+}
+
+// dbConfig points the db targets at this stack's database service.
+func dbConfig(s Settings, out *term.Printer) dbops.Config {
+	cfg := dbops.Defaults()
+	cfg.Container, cfg.Project, cfg.Service, cfg.BackupDir, cfg.Out = "", s.Project, s.DBService, s.BackupDir, out
+	return cfg
+}
+
+// Restart is env:restart: down (no backup: no data is at risk) and up.
+func Restart(ctx context.Context, s Settings, out *term.Printer, opts UpOptions) error {
+	if err := Down(ctx, s, out, DownOptions{NoBackup: true}); err != nil {
+		return err
+	}
+	return Up(ctx, s, out, opts)
+}
+
+// Regenerate is env:regenerate: a backup (which must succeed unless force),
+// down with volumes, images rebuilt, up, and the same readiness proof.
+func Regenerate(ctx context.Context, s Settings, out *term.Printer, opts UpOptions, force bool) error {
+	if err := Down(ctx, s, out, DownOptions{Volumes: true, Force: force}); err != nil {
+		return err
+	}
+	opts.Rebuild = true
+	return Up(ctx, s, out, opts)
+}

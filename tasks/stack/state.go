@@ -1,0 +1,98 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
+
+	"github.com/stevedore-dev/stevedore/tasks/engine"
+)
+
+// Compose's labels on the containers it runs.
+const (
+	labelProject = "com.docker.compose.project"
+	labelService = "com.docker.compose.service"
+	labelOneOff  = "com.docker.compose.oneoff"
+)
+
+// Service is what the engine says about one service's container.
+type Service struct {
+	Name         string    `json:"service"`
+	Container    string    `json:"container"`
+	ID           string    `json:"-"`
+	State        string    `json:"state"`  // running, exited, restarting, created, paused, dead
+	Health       string    `json:"health"` // healthy, unhealthy, starting, or "" without a healthcheck
+	ExitCode     int       `json:"exit_code"`
+	RestartCount int       `json:"restart_count"`
+	StartedAt    time.Time `json:"started_at"`
+	Ports        []Port    `json:"ports"`
+	Mode         string    `json:"mode"`
+	Probe        string    `json:"-"`
+	URLs         []string  `json:"urls"`
+}
+
+// Port is a port a service publishes on the host.
+type Port struct {
+	Host      int    `json:"host"`
+	Container int    `json:"container"`
+	Protocol  string `json:"protocol"`
+}
+
+// Observe returns the containers of a compose project, one per service
+// (one-off `run` containers left out), sorted by service.
+func Observe(ctx context.Context, eng *engine.Engine, project string) ([]Service, error) {
+	list, err := eng.ContainerList(ctx, client.ContainerListOptions{
+		All:     true,
+		Filters: make(client.Filters).Add("label", labelProject+"="+project),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list the containers of %s: %w", project, err)
+	}
+	var out []Service
+	for _, c := range list.Items {
+		if c.Labels[labelOneOff] == "True" {
+			continue
+		}
+		ins, err := eng.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
+		if err != nil {
+			continue // removed meanwhile
+		}
+		out = append(out, fromInspect(ins.Container))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func fromInspect(c container.InspectResponse) Service {
+	s := Service{ID: c.ID, Container: strings.TrimPrefix(c.Name, "/"), RestartCount: c.RestartCount}
+	if c.Config != nil {
+		l := c.Config.Labels
+		s.Name, s.Mode, s.Probe = l[labelService], l[LabelMode], l[LabelProbe]
+		s.URLs = strings.Fields(l[LabelURLs])
+	}
+	if st := c.State; st != nil {
+		s.State, s.ExitCode = string(st.Status), st.ExitCode
+		s.StartedAt, _ = time.Parse(time.RFC3339Nano, st.StartedAt)
+		if st.Health != nil {
+			s.Health = string(st.Health.Status)
+		}
+	}
+	if c.NetworkSettings != nil {
+		for p, bindings := range c.NetworkSettings.Ports {
+			for _, b := range bindings {
+				var host int
+				fmt.Sscan(b.HostPort, &host)
+				if host > 0 && (b.HostIP.String() == "0.0.0.0" || !b.HostIP.IsValid() || b.HostIP.Is4()) {
+					s.Ports = append(s.Ports, Port{Host: host, Container: int(p.Num()), Protocol: string(p.Proto())})
+				}
+			}
+		}
+		sort.Slice(s.Ports, func(i, j int) bool { return s.Ports[i].Host < s.Ports[j].Host })
+	}
+	return s
+}

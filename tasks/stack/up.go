@@ -1,0 +1,301 @@
+package stack
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/stevedore-dev/stevedore/compose"
+	"github.com/stevedore-dev/stevedore/tasks/composecli"
+	"github.com/stevedore-dev/stevedore/tasks/engine"
+	"github.com/stevedore-dev/stevedore/tasks/images"
+	"github.com/stevedore-dev/stevedore/tasks/proc"
+	"github.com/stevedore-dev/stevedore/tasks/term"
+)
+
+// UpOptions are env:up's flags.
+type UpOptions struct {
+	Rebuild bool
+	Timeout time.Duration
+}
+
+// upRecord is what a successful env:up leaves in Settings.StatusFile: the
+// services it started and a digest of what it started them from, so that
+// the next env:up can tell in milliseconds that nothing needs doing.
+type upRecord struct {
+	Digest   string   `json:"digest"`
+	Services []string `json:"services"`
+}
+
+// inputsDigest fingerprints what the stack is started from: the compose
+// files, the settings file, the mode and the profiles.
+func inputsDigest(s Settings, files []string) (string, error) {
+	h := sha256.New()
+	for _, f := range append(append([]string(nil), files...), s.EnvFile) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(data))
+		h.Write(data)
+	}
+	fmt.Fprintf(h, "%s\x00%s", s.Mode, strings.Join(s.Profiles, ","))
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Up is env:up: idempotent, it brings every service up and proves it ready.
+func Up(ctx context.Context, s Settings, out *term.Printer, opts UpOptions) error {
+	start := time.Now()
+	eng, err := engine.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	project, err := s.ComposeProject()
+	if err != nil {
+		return err
+	}
+	created, err := EnsureEnvFile(s)
+	if err != nil {
+		return err
+	}
+	if created {
+		out.OK("created %s from .env.example, with new random passwords", s.EnvFile)
+	}
+	digest, err := inputsDigest(s, project.Files)
+	if err != nil {
+		return err
+	}
+	if !opts.Rebuild {
+		if services, ok := alreadyUp(ctx, eng, s, digest); ok {
+			printTable(out, services)
+			out.OK("stack %s is already up and healthy (%s mode); nothing to do", s.Project, s.Mode)
+			return nil
+		}
+	}
+
+	driver, err := composecli.Detect(ctx)
+	if err != nil {
+		return err
+	}
+	out.Detail("using %s", driver)
+	raw, err := composecli.Output(ctx, driver.ConfigArgs(project))
+	if err != nil {
+		return fmt.Errorf("the compose files are not valid: %w", err)
+	}
+	cfg, err := composecli.ParseConfig(raw)
+	if err != nil {
+		return err
+	}
+	expected := cfg.Active(s.Profiles)
+	if err := checkPorts(ctx, eng, s.Project, cfg, expected); err != nil {
+		return err
+	}
+	mode := images.IfMissing
+	if opts.Rebuild {
+		mode = images.Always
+	}
+	if _, err := images.EnsureAll(ctx, out, compose.Images, mode); err != nil {
+		return err
+	}
+	out.Step("starting %s (%s mode): %s", s.Project, s.Mode, strings.Join(expected, ", "))
+	if err := proc.Run(ctx, out, driver.UpArgs(project)...); err != nil {
+		return err
+	}
+	services, err := waitReady(ctx, eng, s.Project, expected, opts.Timeout)
+	if err != nil {
+		return err
+	}
+	if err := writeUpRecord(s.StatusFile, upRecord{Digest: digest, Services: expected}); err != nil {
+		out.Warn("could not record the stack's state: %v", err)
+	}
+	printTable(out, services)
+	out.OK("stack %s up and healthy in %s (%s mode)", s.Project, term.Duration(time.Since(start)), s.Mode)
+	return nil
+}
+
+// alreadyUp reports whether the services the last env:up started from the
+// same inputs are all still ready.
+func alreadyUp(ctx context.Context, eng *engine.Engine, s Settings, digest string) ([]Service, bool) {
+	data, err := os.ReadFile(s.StatusFile)
+	if err != nil {
+		return nil, false
+	}
+	var rec upRecord
+	if json.Unmarshal(data, &rec) != nil || rec.Digest != digest || len(rec.Services) == 0 {
+		return nil, false
+	}
+	services, err := Observe(ctx, eng, s.Project)
+	if err != nil {
+		return nil, false
+	}
+	for _, r := range Judge(rec.Services, services, ProbeAll(ctx, services)) {
+		if !r.Ready {
+			return nil, false
+		}
+	}
+	return services, true
+}
+
+func writeUpRecord(path string, rec upRecord) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	data, _ := json.Marshal(rec)
+	return os.WriteFile(path, data, 0o644)
+}
+
+// PortBusyError says a port the stack publishes is held by someone else.
+type PortBusyError struct {
+	Port    int
+	Service string
+	Holder  string
+}
+
+func (e *PortBusyError) Error() string {
+	holder := "another program"
+	if e.Holder != "" {
+		holder = e.Holder
+	}
+	return fmt.Sprintf("port %d, which %s publishes, is held by %s: stop it, or change the port in the settings file", e.Port, e.Service, holder)
+}
+
+// Next shows who listens on the port.
+func (e *PortBusyError) Next() string { return fmt.Sprintf("ss -ltnp 'sport = :%d'", e.Port) }
+
+// checkPorts fails before anything starts when a port the stack publishes
+// is held by something other than this stack.
+func checkPorts(ctx context.Context, eng *engine.Engine, project string, cfg composecli.Config, services []string) error {
+	published, err := cfg.Published(services)
+	if err != nil {
+		return err
+	}
+	ours := map[int]bool{}
+	if running, err := Observe(ctx, eng, project); err == nil {
+		for _, s := range running {
+			for _, p := range s.Ports {
+				ours[p.Host] = true
+			}
+		}
+	}
+	for _, p := range published {
+		if ours[p.Port] || PortFree(p.Port) {
+			continue
+		}
+		return &PortBusyError{Port: p.Port, Service: p.Service, Holder: holderOf(ctx, eng, p.Port)}
+	}
+	return nil
+}
+
+// holderOf names what holds a host port: another container first (its
+// docker-proxy would otherwise be named), then a host process.
+func holderOf(ctx context.Context, eng *engine.Engine, port int) string {
+	if list, err := eng.ContainerList(ctx, client.ContainerListOptions{}); err == nil {
+		for _, c := range list.Items {
+			for _, p := range c.Ports {
+				if int(p.PublicPort) == port {
+					name := strings.TrimPrefix(firstOr(c.Names, c.ID[:12]), "/")
+					if proj := c.Labels[labelProject]; proj != "" {
+						return fmt.Sprintf("container %s (compose project %s)", name, proj)
+					}
+					return "container " + name
+				}
+			}
+		}
+	}
+	if h := PortHolder(port); h != "" {
+		return h
+	}
+	return ""
+}
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}
+
+// NotReadyError says which service did not become ready, why, and what it logged.
+type NotReadyError struct {
+	Service string
+	Why     string
+	Logs    string
+}
+
+func (e *NotReadyError) Error() string { return fmt.Sprintf("%s is not ready: %s", e.Service, e.Why) }
+
+// Next shows the service's logs.
+func (e *NotReadyError) Next() string { return "go tool mage env:logs -service=" + e.Service }
+
+// pollEvery is how often readiness is polled while a stack starts.
+const pollEvery = 200 * time.Millisecond
+
+// waitReady polls the engine and the probes until every expected service is
+// ready, one fails, or the timeout passes.
+func waitReady(ctx context.Context, eng *engine.Engine, project string, expected []string, timeout time.Duration) ([]Service, error) {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	for {
+		services, err := Observe(ctx, eng, project)
+		if err != nil {
+			return nil, err
+		}
+		verdicts := Judge(expected, services, ProbeAll(ctx, services))
+		var pending []Readiness
+		for _, r := range verdicts {
+			if r.Failed {
+				return nil, notReady(ctx, eng, services, r)
+			}
+			if !r.Ready {
+				pending = append(pending, r)
+			}
+		}
+		if len(pending) == 0 {
+			return services, nil
+		}
+		if time.Now().After(deadline) {
+			r := pending[0]
+			r.Why = fmt.Sprintf("still %s after %s", r.Why, timeout)
+			return nil, notReady(ctx, eng, services, r)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func notReady(ctx context.Context, eng *engine.Engine, services []Service, r Readiness) error {
+	e := &NotReadyError{Service: r.Service, Why: r.Why}
+	for _, s := range services {
+		if s.Name == r.Service {
+			e.Logs, _ = tailLogs(ctx, eng, s.ID, 15)
+		}
+	}
+	return e
+}
+
+func printTable(out *term.Printer, services []Service) {
+	sort.Slice(services, func(i, j int) bool { return services[i].Name < services[j].Name })
+	rows := [][]string{{"SERVICE", "STATE", "HEALTH", "URLS"}}
+	for _, s := range services {
+		health := s.Health
+		if health == "" {
+			health = "-"
+		}
+		rows = append(rows, []string{s.Name, s.State, health, strings.Join(s.URLs, " ")})
+	}
+	out.Table(rows)
+}
