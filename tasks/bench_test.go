@@ -136,3 +136,48 @@ func envInt(k string, def int) int {
 	}
 	return def
 }
+
+// TestBenchmarkEnvUp compares env:up with `docker compose up -d --wait` on
+// the same stack, from stopped (containers removed, volume and images kept),
+// and env:up on a healthy stack with `docker compose ps`; side by side,
+// alternating, reported as ratios. Run with STEVEDORE_BENCH=1.
+func TestBenchmarkEnvUp(t *testing.T) {
+	if os.Getenv("STEVEDORE_BENCH") != "1" {
+		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
+	}
+	rounds := envInt("STEVEDORE_BENCH_ROUNDS", 3)
+	f := newStack(t, nil)
+	compose := []string{"compose", "-p", f.project, "-f", filepath.Join(f.dir, "compose", "docker-compose.yml"),
+		"-f", filepath.Join(f.dir, "compose", "docker-compose.debug.yml"), "--env-file", filepath.Join(f.dir, "compose", ".env")}
+	docker := func(args ...string) time.Duration {
+		t.Helper()
+		start := time.Now()
+		out, err := exec.CommandContext(t.Context(), "docker", append(append([]string(nil), compose...), args...)...).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return time.Since(start)
+	}
+	f.up(t) // first start: creates the volume and initialises the database
+	var ours, theirs, fast, ps []time.Duration
+	for i := 0; i < rounds; i++ {
+		docker("down")
+		theirs = append(theirs, docker("up", "-d", "--wait"))
+		docker("down")
+		ours = append(ours, f.up(t).Took)
+		fast = append(fast, f.up(t).Took)
+		ps = append(ps, docker("ps"))
+	}
+	best := func(d []time.Duration) float64 {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d[0].Seconds()
+	}
+	report := fmt.Sprintf("env:up from stopped %.2fs vs docker compose up -d --wait %.2fs: %.2fx (goal <= 1.2x)\n"+
+		"env:up on a healthy stack %.3fs vs docker compose ps %.3fs: %.2fx (goal <= 1x, under 1 s)\n",
+		best(ours), best(theirs), best(ours)/best(theirs), best(fast), best(ps), best(fast)/best(ps))
+	t.Log("\n" + report)
+	if path := os.Getenv("STEVEDORE_BENCH_REPORT"); path != "" {
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		require.NoError(t, err)
+		defer f.Close()
+		_, _ = f.WriteString(report)
+	}
+}

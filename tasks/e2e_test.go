@@ -60,7 +60,9 @@ type run struct {
 func target(t *testing.T, env []string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), targetsBinary(t), args...)
-	cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "STEVEDORE_DB_CONTAINER=", "STEVEDORE_BACKUP_DIR="), env...)
+	// Run logs go to a folder of the test's, not into the checkout.
+	cmd.Env = append(append(os.Environ(), "NO_COLOR=1", "STEVEDORE_DB_CONTAINER=", "STEVEDORE_BACKUP_DIR=",
+		"STEVEDORE_STATE_DIR="+t.TempDir()), env...)
 	cmd.Stdin = nil
 	return cmd
 }

@@ -167,6 +167,31 @@ func withFile(digest, path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// MissingImageError says an image a service needs is neither present nor
+// pullable, and stevedore has no recipe for it.
+type MissingImageError struct {
+	Ref, Service string
+	Err          error
+}
+
+func (e *MissingImageError) Error() string {
+	return fmt.Sprintf("image %s (service %s) is not present and the pull failed (%v); stevedore has no local recipe for it: load it with `docker load`, or leave that service out", e.Ref, e.Service, e.Err)
+}
+
+// RequirePresent pulls ref when it is missing, for images stevedore cannot build.
+func (e *Ensurer) RequirePresent(ctx context.Context, ref, service string) error {
+	if _, found, err := e.labels(ctx, ref); err != nil || found {
+		return err
+	}
+	if err := e.pull(ctx, ref); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &MissingImageError{Ref: ref, Service: service, Err: err}
+	}
+	return nil
+}
+
 // labels returns the labels of ref and whether it is present.
 func (e *Ensurer) labels(ctx context.Context, ref string) (map[string]string, bool, error) {
 	res, err := e.eng.ImageInspect(ctx, ref)

@@ -191,7 +191,7 @@ func Bench(ctx context.Context) error {
 	if _, err := images.EnsureAll(ctx, out, compose.Images, images.IfChanged); err != nil {
 		return out.Failed("bench", err, "")
 	}
-	args := []string{"go", "test", "-count=1", "-run", "^TestBenchmarkDbTargets$", "-v", "-timeout", "40m", "./tasks/"}
+	args := []string{"go", "test", "-count=1", "-run", "^TestBenchmark", "-v", "-timeout", "40m", "./tasks/"}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = append(Environ(os.Environ(), fmt.Sprintf("stevedore-bench-%d", time.Now().UnixNano())), "STEVEDORE_BENCH=1")
 	cmd.Stdout, cmd.Stderr = out.Writer(), out.Writer()

@@ -107,6 +107,13 @@ func Up(ctx context.Context, s Settings, out *term.Printer, opts UpOptions) erro
 	if _, err := images.EnsureAll(ctx, out, compose.Images, mode); err != nil {
 		return err
 	}
+	// Images of services stevedore has no recipe for (pgadmin) must be pulled.
+	ensurer := images.NewEnsurer(eng, out, compose.Images)
+	for _, name := range expected {
+		if err := ensurer.RequirePresent(ctx, cfg.Services[name].Image, name); err != nil {
+			return err
+		}
+	}
 	out.Step("starting %s (%s mode): %s", s.Project, s.Mode, strings.Join(expected, ", "))
 	if err := proc.Run(ctx, out, driver.UpArgs(project)...); err != nil {
 		return err
@@ -234,6 +241,14 @@ type NotReadyError struct {
 
 func (e *NotReadyError) Error() string { return fmt.Sprintf("%s is not ready: %s", e.Service, e.Why) }
 
+// Explain shows the service's last log lines.
+func (e *NotReadyError) Explain() string {
+	if strings.TrimSpace(e.Logs) == "" {
+		return ""
+	}
+	return "last lines of " + e.Service + "'s log:\n" + e.Logs
+}
+
 // Next shows the service's logs.
 func (e *NotReadyError) Next() string { return "go tool mage env:logs -service=" + e.Service }
 
@@ -266,7 +281,7 @@ func waitReady(ctx context.Context, eng *engine.Engine, project string, expected
 		}
 		if time.Now().After(deadline) {
 			r := pending[0]
-			r.Why = fmt.Sprintf("still %s after %s", r.Why, timeout)
+			r.Why = fmt.Sprintf("%s (waited %s)", r.Why, timeout)
 			return nil, notReady(ctx, eng, services, r)
 		}
 		select {

@@ -110,6 +110,10 @@ func (p *Printer) Next(command string) {
 // over the target's own suggestion.
 type Nexter interface{ Next() string }
 
+// Explainer is an error with more to show than one line (a service's last
+// log lines), printed indented under the failure line.
+type Explainer interface{ Explain() string }
+
 // Failed prints err as a failure line and the command to run next (if any),
 // and returns the error a target returns to mage: exit status 130 when the
 // work was interrupted (Ctrl-C cancels a target's context), 1 otherwise.
@@ -119,6 +123,13 @@ func (p *Printer) Failed(target string, err error, next string) error {
 		return mg.Fatalf(130, "%s interrupted", target)
 	}
 	p.Fail("%v", err)
+	var ex Explainer
+	if errors.As(err, &ex) {
+		for _, line := range strings.Split(strings.TrimRight(ex.Explain(), "\n"), "\n") {
+			fmt.Fprintf(p.w, "    %s\n", line)
+			p.record(" ", line)
+		}
+	}
 	var n Nexter
 	if errors.As(err, &n) {
 		next = n.Next()

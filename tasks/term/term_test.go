@@ -93,3 +93,14 @@ func TestProgressCountsAndStaysSilentOffATerminal(t *testing.T) {
 	assert.Equal(t, int64(1500), pr.n.Load())
 	assert.Empty(t, buf.String())
 }
+
+type explained struct{}
+
+func (explained) Error() string   { return "api is not ready" }
+func (explained) Explain() string { return "last lines:\nboom\n" }
+
+func TestFailedShowsTheExplanation(t *testing.T) {
+	var buf bytes.Buffer
+	_ = New(&buf).Failed("env:up", explained{}, "go tool mage env:logs")
+	assert.Equal(t, "✗ api is not ready\n    last lines:\n    boom\n  next: go tool mage env:logs\n", buf.String())
+}

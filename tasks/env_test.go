@@ -1,0 +1,243 @@
+package tasks_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stevedore-dev/stevedore/tasks/internal/pgtest"
+	"github.com/stevedore-dev/stevedore/tasks/stack"
+)
+
+// stackFixture is the bundled stack under its own project name, on free
+// ports, with its own settings, state and backup folders, so tests never
+// touch a developer's stack. It is taken down with its volumes afterwards.
+type stackFixture struct {
+	project, dir string
+	apiPort      int
+	env          []string
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", ":0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func newStack(t *testing.T, edit func(composeFile string) string) *stackFixture {
+	t.Helper()
+	pgtest.RequireDocker(t)
+	root := checkoutRoot()
+	dir := t.TempDir()
+	f := &stackFixture{project: fmt.Sprintf("stvtest%d", time.Now().UnixNano()%1e9), dir: dir, apiPort: freePort(t)}
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "compose"), 0o755))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "database", "init-data"), 0o755))
+	for _, name := range []string{"docker-compose.yml", "docker-compose.debug.yml", ".env.example"} {
+		data, err := os.ReadFile(filepath.Join(root, "compose", name))
+		require.NoError(t, err)
+		text := string(data)
+		if edit != nil && name == "docker-compose.yml" {
+			text = edit(text)
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "compose", name), []byte(text), 0o644))
+	}
+	settings := fmt.Sprintf("POSTGRES_USER=app\nPOSTGRES_PASSWORD=%s\nPOSTGRES_DB=app\nDB_PORT=%d\nAPI_PORT=%d\nAPI_DEBUG_PORT=%d\nPGADMIN_PORT=%d\nPGADMIN_DEFAULT_PASSWORD=x\n",
+		"pw-"+f.project, freePort(t), f.apiPort, freePort(t), freePort(t))
+	envFile := filepath.Join(dir, "compose", ".env")
+	require.NoError(t, os.WriteFile(envFile, []byte(settings), 0o600))
+	f.env = []string{
+		"STEVEDORE_PROJECT=" + f.project,
+		"STEVEDORE_COMPOSE_DIR=" + filepath.Join(dir, "compose"),
+		"STEVEDORE_ENV_FILE=" + envFile,
+		"STEVEDORE_STATE_DIR=" + filepath.Join(dir, "state"),
+		"STEVEDORE_BACKUP_DIR=" + filepath.Join(dir, "backups"),
+	}
+	t.Cleanup(func() {
+		down := exec.Command("docker", "compose", "-p", f.project, "-f", filepath.Join(dir, "compose", "docker-compose.yml"),
+			"--env-file", envFile, "--profile", "tools", "down", "-v", "--remove-orphans")
+		_ = down.Run()
+	})
+	return f
+}
+
+func (f *stackFixture) run(t *testing.T, args ...string) run {
+	t.Helper()
+	return runTarget(t, f.env, args...)
+}
+
+func (f *stackFixture) api(t *testing.T, method, path, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, fmt.Sprintf("http://localhost:%d%s", f.apiPort, path), strings.NewReader(body))
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+func (f *stackFixture) up(t *testing.T, args ...string) run {
+	t.Helper()
+	r := f.run(t, append([]string{"env:up"}, args...)...)
+	require.Equal(t, 0, r.Code, r.Out)
+	return r
+}
+
+func TestEnvUpFromNothingThenAgainIsANoOp(t *testing.T) {
+	f := newStack(t, nil)
+	r := f.up(t)
+	assert.Contains(t, r.Out, "up and healthy")
+	assert.Contains(t, r.Out, fmt.Sprintf("http://localhost:%d/docs", f.apiPort), "prints working URLs")
+	code, body := f.api(t, "GET", "/health", "")
+	assert.Equal(t, 200, code)
+	assert.JSONEq(t, `{"status":"ok"}`, body)
+	code, _ = f.api(t, "GET", "/docs", "")
+	assert.Equal(t, 200, code)
+	code, body = f.api(t, "GET", "/openapi.json", "")
+	assert.Equal(t, 200, code)
+	assert.True(t, json.Valid([]byte(body)))
+
+	// Already up: says so, changes nothing, well under a second; measured
+	// side by side with `docker compose ps` on the same stack.
+	again := f.up(t)
+	assert.Contains(t, again.Out, "already up and healthy")
+	assert.Less(t, again.Took, time.Second)
+	ps := exec.Command("docker", "compose", "-p", f.project, "-f", filepath.Join(f.dir, "compose", "docker-compose.yml"),
+		"--env-file", filepath.Join(f.dir, "compose", ".env"), "ps")
+	start := time.Now()
+	require.NoError(t, ps.Run())
+	t.Logf("env:up on a healthy stack %s; docker compose ps %s (ratio %.2f)", again.Took, time.Since(start), again.Took.Seconds()/time.Since(start).Seconds())
+}
+
+func TestEnvUpReportsABusyPortBeforeStarting(t *testing.T) {
+	f := newStack(t, nil)
+	l, err := net.Listen("tcp", fmt.Sprintf(":%d", f.apiPort))
+	require.NoError(t, err)
+	defer l.Close()
+	r := f.run(t, "env:up")
+	assert.Equal(t, 1, r.Code, r.Out)
+	line := failureLine(t, r)
+	assert.Contains(t, line, fmt.Sprintf("port %d, which api publishes, is held by", f.apiPort))
+	assert.Contains(t, line, fmt.Sprintf("(pid %d)", os.Getpid()), "the holder is named")
+	assert.NotContains(t, r.Out, "starting", "nothing started")
+	st := f.status(t)
+	assert.Empty(t, st.Services)
+}
+
+func TestEnvUpFailsWithinTheTimeoutWhenTheAPINeverGetsReady(t *testing.T) {
+	f := newStack(t, func(compose string) string {
+		return strings.Replace(compose, "/health\n", "/never-ready\n", 1) // the probe label
+	})
+	r := f.run(t, "env:up", "-timeout=6s")
+	assert.Equal(t, 1, r.Code, r.Out)
+	line := failureLine(t, r)
+	assert.Contains(t, line, "api is not ready: probe:")
+	assert.Contains(t, line, "(waited 6s)")
+	assert.Contains(t, r.Out, "last lines of api's log:\n    time=", "the api's last log lines are shown")
+	assert.Contains(t, r.Out, "next: go tool mage env:logs -service=api")
+	assert.Less(t, r.Took, 40*time.Second)
+}
+
+func (f *stackFixture) status(t *testing.T) stack.Status {
+	t.Helper()
+	r := f.run(t, "env:status", "-json")
+	require.Equal(t, 0, r.Code, r.Out)
+	var st stack.Status
+	require.NoError(t, json.Unmarshal([]byte(r.Out), &st), r.Out)
+	return st
+}
+
+func TestEnvDataSurvivesDownAndUpAndComesBackWithRestore(t *testing.T) {
+	f := newStack(t, nil)
+	f.up(t)
+	code, _ := f.api(t, "POST", "/api/v1/items", `{"name":"survivor","quantity":7}`)
+	require.Equal(t, 201, code)
+
+	r := f.run(t, "env:down")
+	require.Equal(t, 0, r.Code, r.Out)
+	assert.Contains(t, r.Out, "✓ backup backup_")
+	list := f.run(t, "db:list", "-json")
+	require.Equal(t, 0, list.Code)
+	assert.Contains(t, list.Out, `"rows": 3`, "the backup holds the item and the migrations")
+	assert.Empty(t, f.status(t).Services, "down removed every container")
+
+	f.up(t)
+	_, body := f.api(t, "GET", "/api/v1/items", "")
+	assert.Contains(t, body, "survivor")
+
+	code, _ = f.api(t, "DELETE", "/api/v1/items/1", "")
+	require.Equal(t, 204, code)
+	r = f.run(t, "db:restore", "-latest", "-yes")
+	require.Equal(t, 0, r.Code, r.Out)
+	require.Eventually(t, func() bool { // the api reconnects after the swap
+		code, body := f.api(t, "GET", "/api/v1/items", "")
+		return code == 200 && strings.Contains(body, "survivor")
+	}, 10*time.Second, 100*time.Millisecond)
+}
+
+func TestEnvRegenerateBringsBackAnEmptyHealthyStack(t *testing.T) {
+	f := newStack(t, nil)
+	f.up(t)
+	code, _ := f.api(t, "POST", "/api/v1/items", `{"name":"old data","quantity":1}`)
+	require.Equal(t, 201, code)
+	r := f.run(t, "env:regenerate")
+	require.Equal(t, 0, r.Code, r.Out)
+	assert.Contains(t, r.Out, "✓ backup backup_")
+	assert.Contains(t, r.Out, "volumes deleted")
+	assert.Contains(t, r.Out, "up and healthy")
+	code, body := f.api(t, "GET", "/api/v1/items", "")
+	assert.Equal(t, 200, code)
+	assert.JSONEq(t, `{"items":[]}`, body)
+}
+
+func TestEnvStatusJSONMatchesComposePs(t *testing.T) {
+	f := newStack(t, nil)
+	f.up(t)
+	st := f.status(t)
+	assert.True(t, st.Up)
+	out, err := exec.Command("docker", "compose", "-p", f.project, "-f", filepath.Join(f.dir, "compose", "docker-compose.yml"),
+		"--env-file", filepath.Join(f.dir, "compose", ".env"), "ps", "--format", "json").Output()
+	require.NoError(t, err)
+	want := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var ps struct{ Service, State, Health string }
+		require.NoError(t, json.Unmarshal([]byte(line), &ps), line)
+		want[ps.Service] = ps.State + "/" + ps.Health
+	}
+	got := map[string]string{}
+	for _, s := range st.Services {
+		got[s.Name] = s.State + "/" + s.Health
+		assert.True(t, s.Ready, s.Name)
+	}
+	assert.Equal(t, want, got)
+}
+
+// The same stack through docker-compose v1, the fallback.
+func TestEnvWithComposeV1(t *testing.T) {
+	if _, err := exec.LookPath("docker-compose"); err != nil {
+		t.Skip("docker-compose v1 is not installed")
+	}
+	f := newStack(t, nil)
+	f.env = append(f.env, "STEVEDORE_COMPOSE=v1")
+	r := f.run(t, "-v", "env:up")
+	require.Equal(t, 0, r.Code, r.Out)
+	assert.Contains(t, r.Out, "docker-compose -p "+f.project)
+	code, _ := f.api(t, "GET", "/health", "")
+	assert.Equal(t, 200, code)
+	r = f.run(t, "env:down", "-nobackup")
+	require.Equal(t, 0, r.Code, r.Out)
+	assert.Empty(t, f.status(t).Services)
+}
