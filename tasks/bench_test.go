@@ -147,12 +147,10 @@ func TestBenchmarkEnvUp(t *testing.T) {
 	}
 	rounds := envInt("STEVEDORE_BENCH_ROUNDS", 3)
 	f := newStack(t, nil)
-	compose := []string{"compose", "-p", f.project, "-f", filepath.Join(f.dir, "compose", "docker-compose.yml"),
-		"-f", filepath.Join(f.dir, "compose", "docker-compose.debug.yml"), "--env-file", filepath.Join(f.dir, "compose", ".env")}
 	docker := func(args ...string) time.Duration {
 		t.Helper()
 		start := time.Now()
-		out, err := exec.CommandContext(t.Context(), "docker", append(append([]string(nil), compose...), args...)...).CombinedOutput()
+		out, err := f.compose(t.Context(), args...).CombinedOutput()
 		require.NoError(t, err, "%s", out)
 		return time.Since(start)
 	}

@@ -1,6 +1,7 @@
 package tasks_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -65,12 +66,15 @@ func newStack(t *testing.T, edit func(composeFile string) string) *stackFixture 
 		"STEVEDORE_STATE_DIR=" + filepath.Join(dir, "state"),
 		"STEVEDORE_BACKUP_DIR=" + filepath.Join(dir, "backups"),
 	}
-	t.Cleanup(func() {
-		down := exec.Command("docker", "compose", "-p", f.project, "-f", filepath.Join(dir, "compose", "docker-compose.yml"),
-			"--env-file", envFile, "--profile", "tools", "down", "-v", "--remove-orphans")
-		_ = down.Run()
-	})
+	t.Cleanup(func() { _ = f.compose(context.Background(), "--profile", "tools", "down", "-v", "--remove-orphans").Run() })
 	return f
+}
+
+// compose is `docker compose` on the fixture's project, in debug mode.
+func (f *stackFixture) compose(ctx context.Context, args ...string) *exec.Cmd {
+	base := []string{"compose", "-p", f.project, "-f", filepath.Join(f.dir, "compose", "docker-compose.yml"),
+		"-f", filepath.Join(f.dir, "compose", "docker-compose.debug.yml"), "--env-file", filepath.Join(f.dir, "compose", ".env")}
+	return exec.CommandContext(ctx, "docker", append(base, args...)...)
 }
 
 func (f *stackFixture) run(t *testing.T, args ...string) run {
@@ -115,8 +119,7 @@ func TestEnvUpFromNothingThenAgainIsANoOp(t *testing.T) {
 	again := f.up(t)
 	assert.Contains(t, again.Out, "already up and healthy")
 	assert.Less(t, again.Took, time.Second)
-	ps := exec.Command("docker", "compose", "-p", f.project, "-f", filepath.Join(f.dir, "compose", "docker-compose.yml"),
-		"--env-file", filepath.Join(f.dir, "compose", ".env"), "ps")
+	ps := f.compose(t.Context(), "ps")
 	start := time.Now()
 	require.NoError(t, ps.Run())
 	t.Logf("env:up on a healthy stack %s; docker compose ps %s (ratio %.2f)", again.Took, time.Since(start), again.Took.Seconds()/time.Since(start).Seconds())
@@ -208,8 +211,7 @@ func TestEnvStatusJSONMatchesComposePs(t *testing.T) {
 	f.up(t)
 	st := f.status(t)
 	assert.True(t, st.Up)
-	out, err := exec.Command("docker", "compose", "-p", f.project, "-f", filepath.Join(f.dir, "compose", "docker-compose.yml"),
-		"--env-file", filepath.Join(f.dir, "compose", ".env"), "ps", "--format", "json").Output()
+	out, err := f.compose(t.Context(), "ps", "--format", "json").Output()
 	require.NoError(t, err)
 	want := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
