@@ -66,7 +66,9 @@ func newStack(t *testing.T, edit func(composeFile string) string) *stackFixture 
 		"STEVEDORE_STATE_DIR=" + filepath.Join(dir, "state"),
 		"STEVEDORE_BACKUP_DIR=" + filepath.Join(dir, "backups"),
 	}
-	t.Cleanup(func() { _ = f.compose(context.Background(), "--profile", "tools", "down", "-v", "--remove-orphans").Run() })
+	t.Cleanup(func() {
+		_ = f.compose(context.Background(), "--profile", "tools", "down", "-v", "--remove-orphans").Run()
+	})
 	return f
 }
 

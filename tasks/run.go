@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"time"
@@ -25,7 +26,8 @@ func run(target, next string, work func(out *term.Printer) error) error {
 	}
 	start := time.Now()
 	err := work(out)
-	if err != nil {
+	var decided interface{ ExitStatus() int }
+	if err != nil && !errors.As(err, &decided) { // work that set its own exit status has said why
 		err = out.Failed(target, err, next)
 	}
 	if log != nil {

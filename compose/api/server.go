@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/stevedore-dev/stevedore/compose/api/schema"
 )
 
 //go:embed openapi.json
@@ -70,12 +72,12 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	var version int
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&version)
+	err := s.pool.QueryRow(ctx, schema.VersionQuery).Scan(&version)
 	switch {
 	case err != nil:
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": "database: " + err.Error()})
-	case version != LatestVersion():
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": "schema at version " + strconv.Itoa(version) + ", expected " + strconv.Itoa(LatestVersion())})
+	case version != schema.Latest():
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": "schema at version " + strconv.Itoa(version) + ", expected " + strconv.Itoa(schema.Latest())})
 	default:
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	}

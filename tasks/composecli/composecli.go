@@ -43,19 +43,27 @@ func Candidates(choice string) [][]string {
 // ErrNoCompose says neither Compose v2 nor v1 answered.
 var ErrNoCompose = errors.New("Docker Compose not found: install the Compose v2 plugin (`docker compose version` must work) or docker-compose")
 
-// Detect finds a working Compose.
+// Detect finds a working Compose among the Candidates.
 func Detect(ctx context.Context) (Driver, error) {
 	for _, c := range Candidates(os.Getenv("STEVEDORE_COMPOSE")) {
-		args := append(append([]string(nil), c...), "version", "--short")
-		out, err := exec.CommandContext(ctx, args[0], args[1:]...).Output()
-		if err == nil {
-			return Driver{Command: c, Version: strings.TrimSpace(string(out))}, nil
+		if d, err := Probe(ctx, c); err == nil {
+			return d, nil
 		}
 		if ctx.Err() != nil {
 			return Driver{}, ctx.Err()
 		}
 	}
 	return Driver{}, ErrNoCompose
+}
+
+// Probe asks one candidate command for its version.
+func Probe(ctx context.Context, command []string) (Driver, error) {
+	args := append(append([]string(nil), command...), "version", "--short")
+	out, err := exec.CommandContext(ctx, args[0], args[1:]...).Output()
+	if err != nil {
+		return Driver{}, err
+	}
+	return Driver{Command: command, Version: strings.TrimSpace(string(out))}, nil
 }
 
 // Project is a compose project: its name, files, settings and profiles.

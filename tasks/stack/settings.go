@@ -26,6 +26,9 @@ const (
 	LabelMode  = "dev.stevedore.mode"  // the mode the container was started in
 	LabelProbe = "dev.stevedore.probe" // an http(s) URL answering 200 when the service is ready
 	LabelURLs  = "dev.stevedore.urls"  // space-separated URLs to show people
+	// LabelChecks lists further URLs the doctor checks: each must answer 200,
+	// and those ending in .json must hold valid JSON.
+	LabelChecks = "dev.stevedore.checks"
 )
 
 // Settings say which stack to run and how.

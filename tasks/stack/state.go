@@ -33,6 +33,7 @@ type Service struct {
 	Ports        []Port    `json:"ports"`
 	Mode         string    `json:"mode"`
 	Probe        string    `json:"-"`
+	Checks       []string  `json:"-"`
 	URLs         []string  `json:"urls"`
 }
 
@@ -74,6 +75,7 @@ func fromInspect(c container.InspectResponse) Service {
 		l := c.Config.Labels
 		s.Name, s.Mode, s.Probe = l[labelService], l[LabelMode], l[LabelProbe]
 		s.URLs = strings.Fields(l[LabelURLs])
+		s.Checks = strings.Fields(l[LabelChecks])
 	}
 	if st := c.State; st != nil {
 		s.State, s.ExitCode = string(st.Status), st.ExitCode

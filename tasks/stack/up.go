@@ -198,14 +198,14 @@ func checkPorts(ctx context.Context, eng *engine.Engine, project string, cfg com
 		if ours[p.Port] || PortFree(p.Port) {
 			continue
 		}
-		return &PortBusyError{Port: p.Port, Service: p.Service, Holder: holderOf(ctx, eng, p.Port)}
+		return &PortBusyError{Port: p.Port, Service: p.Service, Holder: HolderOf(ctx, eng, p.Port)}
 	}
 	return nil
 }
 
-// holderOf names what holds a host port: another container first (its
+// HolderOf names what holds a host port: another container first (its
 // docker-proxy would otherwise be named), then a host process.
-func holderOf(ctx context.Context, eng *engine.Engine, port int) string {
+func HolderOf(ctx context.Context, eng *engine.Engine, port int) string {
 	if list, err := eng.ContainerList(ctx, client.ContainerListOptions{}); err == nil {
 		for _, c := range list.Items {
 			for _, p := range c.Ports {

@@ -1,0 +1,62 @@
+package tasks
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/stevedore-dev/stevedore/tasks/diag"
+	"github.com/stevedore-dev/stevedore/tasks/stack"
+	"github.com/stevedore-dev/stevedore/tasks/term"
+)
+
+// Diag is the doctor.
+type Diag mg.Namespace
+
+// Run checks the machine, the stack's services, the api, the database and the backups, and says what to type next.
+func (Diag) Run(ctx context.Context,
+	json *bool, // print the report as JSON (schema in docs/diagnostic.schema.json) instead of the checks
+	verbose *bool, // show every check's details
+) error {
+	return run("diag:run", "", func(out *term.Printer) error {
+		s := stack.DefaultSettings()
+		if mode := os.Getenv("STEVEDORE_MODE"); mode != "" {
+			s.Mode = mode
+		}
+		maxAge := 24 * time.Hour
+		if d, err := time.ParseDuration(os.Getenv("STEVEDORE_BACKUP_MAX_AGE")); err == nil {
+			maxAge = d
+		}
+		r, err := diag.Run(ctx, diag.Options{Settings: s, BackupMaxAge: maxAge})
+		if err != nil {
+			return err
+		}
+		path, saveErr := diag.Save(r, reportDir())
+		if flag(json) {
+			if err := diag.PrintJSON(out, r); err != nil {
+				return err
+			}
+		} else {
+			diag.Print(out, r, flag(verbose) || out.Verbose())
+			if saveErr == nil {
+				out.Detail("report: %s", path)
+			}
+		}
+		if saveErr != nil {
+			out.Warn("could not write the report: %v", saveErr)
+		}
+		if r.Summary.Verdict == diag.Fail {
+			return mg.Fatal(1, "diag:run found problems")
+		}
+		return nil
+	})
+}
+
+func reportDir() string {
+	if d := os.Getenv("STEVEDORE_REPORT_DIR"); d != "" {
+		return d
+	}
+	return "database/reports"
+}
