@@ -13,13 +13,27 @@ import (
 // Db backs up, lists, verifies, restores and prunes the stack's PostgreSQL database.
 type Db mg.Namespace
 
-// dbConfig is dbops.Defaults printing on out, with the -container flag applied.
-func dbConfig(out *term.Printer, container *string) dbops.Config {
+// where is the database's location as the db targets' flags give it.
+type where struct {
+	container, namespace, pod, selector, kcontainer, kubeContext *string
+	kube                                                         *bool
+}
+
+// dbConfig is dbops.Defaults printing on out, with the location flags applied.
+func dbConfig(out *term.Printer, w where) dbops.Config {
 	cfg := dbops.Defaults()
 	cfg.Out = out
-	if container != nil {
-		cfg.Container = *container
+	t := &cfg.Target
+	for _, f := range []struct {
+		flag *string
+		dst  *string
+	}{{w.container, &t.Container}, {w.namespace, &t.Namespace}, {w.pod, &t.Pod}, {w.selector, &t.Selector},
+		{w.kcontainer, &t.KContainer}, {w.kubeContext, &t.Context}} {
+		if f.flag != nil {
+			*f.dst = *f.flag
+		}
 	}
+	t.Kube = flag(w.kube)
 	return cfg
 }
 
@@ -36,9 +50,16 @@ func flag(p *bool) bool { return p != nil && *p }
 func (Db) Backup(ctx context.Context,
 	name *string, // backup name (default backup_YYYYMMDD_HHMMSS)
 	container *string, // a running PostgreSQL container (default: the stack's db service)
+	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
+	namespace *string, // Kubernetes namespace (default: the context's)
+	pod *string, // Kubernetes pod
+	selector *string, // Kubernetes label selector for the pod (default app=postgres)
+	kcontainer *string, // container in the pod (default: its first)
+	context *string, // kubeconfig context (default: the current one)
 ) error {
+	w := where{container, namespace, pod, selector, kcontainer, context, kube}
 	return run("db:backup", "go tool mage -v db:backup", func(out *term.Printer) error {
-		return dbops.Backup(ctx, dbConfig(out, container), str(name))
+		return dbops.Backup(ctx, dbConfig(out, w), str(name))
 	})
 }
 
@@ -47,7 +68,7 @@ func (Db) List(ctx context.Context,
 	json *bool, // print a JSON document (schema in the README) instead of the table
 ) error {
 	return run("db:list", "", func(out *term.Printer) error {
-		return dbops.List(dbConfig(out, nil), flag(json))
+		return dbops.List(dbConfig(out, where{}), flag(json))
 	})
 }
 
@@ -57,9 +78,16 @@ func (Db) Restore(ctx context.Context,
 	latest *bool, // restore the newest good backup
 	yes *bool, // do not ask for confirmation
 	container *string, // a running PostgreSQL container (default: the stack's db service)
+	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
+	namespace *string, // Kubernetes namespace (default: the context's)
+	pod *string, // Kubernetes pod
+	selector *string, // Kubernetes label selector for the pod (default app=postgres)
+	kcontainer *string, // container in the pod (default: its first)
+	context *string, // kubeconfig context (default: the current one)
 ) error {
+	w := where{container, namespace, pod, selector, kcontainer, context, kube}
 	return run("db:restore", "go tool mage db:list", func(out *term.Printer) error {
-		return dbops.Restore(ctx, dbConfig(out, container), dbops.Choice{Name: str(name), Latest: flag(latest)}, flag(yes))
+		return dbops.Restore(ctx, dbConfig(out, w), dbops.Choice{Name: str(name), Latest: flag(latest)}, flag(yes))
 	})
 }
 
@@ -67,9 +95,16 @@ func (Db) Restore(ctx context.Context,
 func (Db) Verify(ctx context.Context,
 	name *string, // the backup to verify (default: the newest)
 	container *string, // a running PostgreSQL container whose server hosts the scratch database
+	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
+	namespace *string, // Kubernetes namespace (default: the context's)
+	pod *string, // Kubernetes pod
+	selector *string, // Kubernetes label selector for the pod (default app=postgres)
+	kcontainer *string, // container in the pod (default: its first)
+	context *string, // kubeconfig context (default: the current one)
 ) error {
+	w := where{container, namespace, pod, selector, kcontainer, context, kube}
 	return run("db:verify", "go tool mage db:list", func(out *term.Printer) error {
-		return dbops.Verify(ctx, dbConfig(out, container), str(name))
+		return dbops.Verify(ctx, dbConfig(out, w), str(name))
 	})
 }
 
@@ -91,6 +126,6 @@ func (Db) Prune(ctx context.Context,
 		}
 	}
 	return run("db:prune", "", func(out *term.Printer) error {
-		return dbops.Prune(ctx, dbConfig(out, nil), p, flag(dryrun))
+		return dbops.Prune(ctx, dbConfig(out, where{}), p, flag(dryrun))
 	})
 }

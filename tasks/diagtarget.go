@@ -8,6 +8,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/stevedore-dev/stevedore/tasks/diag"
+	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/stack"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
@@ -19,7 +20,14 @@ type Diag mg.Namespace
 func (Diag) Run(ctx context.Context,
 	json *bool, // print the report as JSON (schema in docs/diagnostic.schema.json) instead of the checks
 	verbose *bool, // show every check's details
+	kube *bool, // check the database in a Kubernetes pod instead of the Docker stack
+	namespace *string, // Kubernetes namespace (default: the context's)
+	pod *string, // Kubernetes pod
+	selector *string, // Kubernetes label selector for the pod (default app=postgres)
+	kcontainer *string, // container in the pod (default: its first)
+	context *string, // kubeconfig context (default: the current one)
 ) error {
+	w := where{nil, namespace, pod, selector, kcontainer, context, kube}
 	return run("diag:run", "", func(out *term.Printer) error {
 		s := stack.DefaultSettings()
 		if mode := os.Getenv("STEVEDORE_MODE"); mode != "" {
@@ -29,7 +37,16 @@ func (Diag) Run(ctx context.Context,
 		if d, err := time.ParseDuration(os.Getenv("STEVEDORE_BACKUP_MAX_AGE")); err == nil {
 			maxAge = d
 		}
-		r, err := diag.Run(ctx, diag.Options{Settings: s, BackupMaxAge: maxAge})
+		opts := diag.Options{Settings: s, BackupMaxAge: maxAge}
+		if t := dbConfig(out, w).Target; t.Kube || t.Namespace != "" || t.Pod != "" || t.Selector != "" || t.Context != "" || t.Target == pgtarget.KindKubernetes {
+			sel, err := pgtarget.Select(t, func() bool { return false }, func() bool { return true })
+			if err != nil {
+				return err
+			}
+			out.Step("target: Kubernetes (%s)", sel.Reason)
+			opts.Kube = &sel.Flags
+		}
+		r, err := diag.Run(ctx, opts)
 		if err != nil {
 			return err
 		}

@@ -21,9 +21,9 @@ import (
 // Config is where the database and the backups are. Targets fill it from
 // their flags over Defaults.
 type Config struct {
-	Container string // a running container; empty: the compose project's db service
-	Project   string // compose project of the stack
-	Service   string // its database service
+	Target    pgtarget.Flags // where the database is: a container, a pod, or the stack's db service
+	Project   string         // compose project of the stack
+	Service   string         // its database service
 	BackupDir string
 	AutoKeep  int // backups kept by the prune that follows each backup; 0 turns it off
 
@@ -32,7 +32,7 @@ type Config struct {
 	InTTY bool      // In is a terminal
 }
 
-// Defaults reads the environment: STEVEDORE_DB_CONTAINER,
+// Defaults reads the environment: STEVEDORE_TARGET, STEVEDORE_DB_CONTAINER,
 // STEVEDORE_PROJECT (stevedore), STEVEDORE_DB_SERVICE (db),
 // STEVEDORE_BACKUP_DIR (database/backups) and STEVEDORE_KEEP (10).
 func Defaults() Config {
@@ -41,7 +41,7 @@ func Defaults() Config {
 		keep = v
 	}
 	return Config{
-		Container: os.Getenv("STEVEDORE_DB_CONTAINER"),
+		Target:    pgtarget.Flags{Target: os.Getenv("STEVEDORE_TARGET"), Container: os.Getenv("STEVEDORE_DB_CONTAINER")},
 		Project:   envOr("STEVEDORE_PROJECT", "stevedore"),
 		Service:   envOr("STEVEDORE_DB_SERVICE", "db"),
 		BackupDir: envOr("STEVEDORE_BACKUP_DIR", "database/backups"),
@@ -78,30 +78,54 @@ func openStore(cfg Config) (*store.Store, error) {
 	return store.Open(cfg.BackupDir)
 }
 
-// open connects to the engine and finds the database.
+// open finds the database: in Docker (a container, or the compose
+// project's db service) or in a Kubernetes pod, as pgtarget.Select decides.
+// A cluster is never picked silently.
 func open(ctx context.Context, cfg Config) (*session, error) {
 	st, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
-	eng, err := engine.Connect(ctx)
+	s := &session{cfg: cfg, store: st}
+	var engErr error
+	sel, err := pgtarget.Select(cfg.Target,
+		func() bool { s.eng, engErr = engine.Connect(ctx); return engErr == nil },
+		func() bool { return pgtarget.ClusterAnswers(ctx, cfg.Target) })
 	if err != nil {
+		s.close()
+		if engErr != nil {
+			return nil, fmt.Errorf("%w (%v)", err, engErr)
+		}
 		return nil, err
 	}
-	s := &session{cfg: cfg, eng: eng, store: st}
-	if n, err := pgtarget.SweepOrphans(ctx, eng); err != nil {
+	if sel.Kind == pgtarget.KindKubernetes {
+		s.close() // an engine asked during auto-detection is not needed
+		s.eng = nil
+		if s.db, err = pgtarget.OpenPod(ctx, sel.Flags); err != nil {
+			return nil, err
+		}
+		cfg.Out.Step("target: Kubernetes %s (%s)", s.db.Describe(), sel.Reason)
+		return s, nil
+	}
+	if s.eng == nil {
+		if s.eng, err = engine.Connect(ctx); err != nil {
+			return nil, err
+		}
+	}
+	cfg.Out.Detail("target: Docker (%s)", sel.Reason)
+	if n, err := pgtarget.SweepOrphans(ctx, s.eng); err != nil {
 		cfg.Out.Warn("could not look for leftovers of interrupted runs: %v", err)
 	} else if n > 0 {
 		cfg.Out.Detail("removed %d leftovers of interrupted runs", n)
 	}
-	ref := cfg.Container
+	ref := cfg.Target.Container
 	if ref == "" {
-		if ref, err = pgtarget.FindService(ctx, eng, cfg.Project, cfg.Service); err != nil {
+		if ref, err = pgtarget.FindService(ctx, s.eng, cfg.Project, cfg.Service); err != nil {
 			s.close()
 			return nil, err
 		}
 	}
-	if s.db, err = pgtarget.OpenContainer(ctx, eng, ref); err != nil {
+	if s.db, err = pgtarget.OpenContainer(ctx, s.eng, ref); err != nil {
 		s.close()
 		return nil, err
 	}

@@ -30,7 +30,8 @@ import (
 // Options configure a run.
 type Options struct {
 	Settings     stack.Settings
-	BackupMaxAge time.Duration // older than this, the newest backup is a warning
+	BackupMaxAge time.Duration   // older than this, the newest backup is a warning
+	Kube         *pgtarget.Flags // set: the database is in a Kubernetes pod, and the Docker stack is not checked
 }
 
 // Timeouts of the checks: each bounded, so a dead service costs at most this.
@@ -95,6 +96,22 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	c.run(ctx, time.Second, func(context.Context) Check { return checkDisk(s.BackupDir) })
 	c.run(ctx, time.Second, func(context.Context) Check { return checkBackups(s.BackupDir, opts.BackupMaxAge) })
 
+	finish := func() (*Report, error) {
+		c.wg.Wait()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		r.Checks, r.Services = c.checks, c.services
+		r.DurationMS = time.Since(start).Milliseconds()
+		r.Finish()
+		return r, nil
+	}
+	if opts.Kube != nil {
+		r.Mode = "kubernetes"
+		c.run(ctx, databaseTimeout+engineTimeout, func(ctx context.Context) Check { return checkPodDatabase(ctx, *opts.Kube) })
+		return finish()
+	}
+
 	ectx, cancel := context.WithTimeout(ctx, engineTimeout)
 	t0 := time.Now()
 	eng, err := engine.Connect(ectx)
@@ -128,14 +145,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		}
 		c.runAll(ctx, composeTimeout, func(ctx context.Context) []Check { return checkCompose(ctx, s, eng, services) })
 	}
-	c.wg.Wait()
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	r.Checks, r.Services = c.checks, c.services
-	r.DurationMS = time.Since(start).Milliseconds()
-	r.Finish()
-	return r, nil
+	return finish()
 }
 
 // checkCompose finds Compose and has it read the compose files (its
@@ -369,18 +379,76 @@ func checkDatabase(ctx context.Context, eng *engine.Engine, svc stack.Service) C
 			return fail("database: read schema_migrations: "+err.Error(), "")
 		}
 	}
-	version, _, _ = strings.Cut(version, " ")
-	ch.Details = map[string]string{"version": version, "size_bytes": strconv.FormatInt(size, 10),
-		"connections": strconv.Itoa(conns), "max_connections": strconv.Itoa(maxConns),
-		"migration_version": strconv.Itoa(migrated), "latest_migration": strconv.Itoa(schema.Latest())}
+	return judgeDatabase(ch, databaseFacts{where: svc.Container, name: creds.Database, version: version, size: size,
+		conns: conns, maxConns: maxConns, migrated: migrated, hasMigrations: hasTable})
+}
+
+func checkPodDatabase(ctx context.Context, f pgtarget.Flags) Check {
+	ch := Check{ID: "database", Group: "database"}
+	db, err := pgtarget.OpenPod(ctx, f)
+	if err != nil {
+		ch.Status, ch.Summary = Fail, "database: "+err.Error()
+		var next interface{ Next() string }
+		if errors.As(err, &next) {
+			ch.Next = next.Next()
+		}
+		return ch
+	}
+	creds := db.Credentials()
+	out, err := db.Query(ctx, creds.Database, `SELECT 1, current_setting('server_version'), pg_database_size(current_database()),
+		(SELECT count(*) FROM pg_stat_activity), current_setting('max_connections'), to_regclass('schema_migrations') IS NOT NULL`)
+	if err != nil {
+		ch.Status, ch.Summary = Fail, fmt.Sprintf("database %s in %s: %v", creds.Database, db.Describe(), err)
+		return ch
+	}
+	f6 := strings.Split(strings.TrimSpace(out), "\t")
+	if len(f6) != 6 {
+		ch.Status, ch.Summary = Fail, fmt.Sprintf("database %s: unexpected answer %q", creds.Database, out)
+		return ch
+	}
+	size, _ := strconv.ParseInt(f6[2], 10, 64)
+	conns, _ := strconv.Atoi(f6[3])
+	maxConns, _ := strconv.Atoi(f6[4])
+	hasMigrations, migrated := f6[5] == "t", 0
+	if hasMigrations {
+		v, err := db.Query(ctx, creds.Database, schema.VersionQuery)
+		if err != nil {
+			ch.Status, ch.Summary = Fail, "database: read schema_migrations: "+err.Error()
+			return ch
+		}
+		migrated, _ = strconv.Atoi(strings.TrimSpace(v))
+	}
+	return judgeDatabase(ch, databaseFacts{where: db.Describe(), name: creds.Database, version: f6[1], size: size,
+		conns: conns, maxConns: maxConns, migrated: migrated, hasMigrations: hasMigrations})
+}
+
+// databaseFacts are what the database checks read, by pgx or by psql.
+type databaseFacts struct {
+	where, name, version      string
+	size                      int64
+	conns, maxConns, migrated int
+	hasMigrations             bool // a schema_migrations table exists
+}
+
+// judgeDatabase turns the facts into the check: migrations behind fail,
+// connections nearly exhausted warn.
+func judgeDatabase(ch Check, f databaseFacts) Check {
+	version, _, _ := strings.Cut(f.version, " ")
+	ch.Details = map[string]string{"where": f.where, "version": version, "size_bytes": strconv.FormatInt(f.size, 10),
+		"connections": strconv.Itoa(f.conns), "max_connections": strconv.Itoa(f.maxConns),
+		"migration_version": strconv.Itoa(f.migrated), "latest_migration": strconv.Itoa(schema.Latest())}
 	ch.Status = OK
 	ch.Summary = fmt.Sprintf("database %s: SELECT 1 ok, PostgreSQL %s, %.1f MB, %d/%d connections, migrations at %d of %d",
-		creds.Database, version, float64(size)/1e6, conns, maxConns, migrated, schema.Latest())
+		f.name, version, float64(f.size)/1e6, f.conns, f.maxConns, f.migrated, schema.Latest())
 	switch {
-	case migrated != schema.Latest():
+	case !f.hasMigrations:
+		ch.Status, ch.Next = Warn, "go tool mage env:restart"
+		ch.Summary = fmt.Sprintf("database %s: SELECT 1 ok, PostgreSQL %s, %.1f MB, %d/%d connections; no schema_migrations table: the api never migrated it",
+			f.name, version, float64(f.size)/1e6, f.conns, f.maxConns)
+	case f.migrated != schema.Latest():
 		ch.Status, ch.Next = Fail, "go tool mage env:restart"
 		ch.Summary += " (the api has not migrated it)"
-	case conns*10 >= maxConns*8:
+	case f.conns*10 >= f.maxConns*8:
 		ch.Status, ch.Next = Warn, "go tool mage env:status"
 		ch.Summary += " (connections nearly exhausted)"
 	}

@@ -92,7 +92,7 @@ func allProfiles(ctx context.Context, s Settings, driver composecli.Driver) (com
 // dbConfig points the db targets at this stack's database service.
 func dbConfig(s Settings, out *term.Printer) dbops.Config {
 	cfg := dbops.Defaults()
-	cfg.Container, cfg.Project, cfg.Service, cfg.BackupDir, cfg.Out = "", s.Project, s.DBService, s.BackupDir, out
+	cfg.Target.Container, cfg.Project, cfg.Service, cfg.BackupDir, cfg.Out = "", s.Project, s.DBService, s.BackupDir, out
 	return cfg
 }
 

@@ -1,0 +1,31 @@
+package pgtest
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
+)
+
+// KubeStandIn puts the kubectl STAND-IN (tasks/pgtarget/testdata/standin)
+// first on PATH for t, playing a pod postgres-0 in namespace db whose
+// container is p's: no cluster can run on this project's machines, so the
+// cluster's exec channel is played by `docker exec` on a real PostgreSQL.
+// It returns the flags that reach that pod.
+func KubeStandIn(t *testing.T, p *Postgres) pgtarget.Flags {
+	t.Helper()
+	_, self, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(self), "..", "..", "pgtarget", "testdata", "standin")
+	name, err := p.Container.Name(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("STANDIN_CONTAINER", strings.TrimPrefix(name, "/"))
+	t.Setenv("STANDIN_NAMESPACE", "db")
+	t.Setenv("STANDIN_CONTEXT", "stand-in")
+	return pgtarget.Flags{Kube: true, Namespace: "db", Selector: pgtarget.DefaultSelector, Context: "stand-in"}
+}

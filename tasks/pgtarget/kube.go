@@ -1,0 +1,311 @@
+package pgtarget
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/stevedore-dev/stevedore/tasks/proc"
+)
+
+// Kube is a database in a Kubernetes pod, reached with the user's kubectl
+// (so kubeconfig, contexts and credentials plugins work as they do for the
+// user). Client programs run in the pod's own container: versions match.
+type Kube struct {
+	base      []string // kubectl [--context C] [-n NS]
+	pod       string
+	container string
+	namespace string
+	creds     Credentials // the password never leaves the pod
+}
+
+// KubectlBase is the kubectl command with the context and namespace flags.
+func KubectlBase(f Flags) []string {
+	base := []string{"kubectl"}
+	if f.Context != "" {
+		base = append(base, "--context", f.Context)
+	}
+	if f.Namespace != "" {
+		base = append(base, "-n", f.Namespace)
+	}
+	return base
+}
+
+// inPodPassword sets PGPASSWORD inside the container from its own
+// environment (POSTGRES_PASSWORD, which a Secret may fill, or the file
+// POSTGRES_PASSWORD_FILE names), so the password is never on a command line.
+const inPodPassword = `PGPASSWORD="${POSTGRES_PASSWORD:-${PGPASSWORD:-}}"
+if [ -z "$PGPASSWORD" ] && [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then PGPASSWORD=$(cat "$POSTGRES_PASSWORD_FILE"); fi
+export PGPASSWORD
+`
+
+// dumpScript runs pg_dump ("$@") and, on stderr after the stream, reports
+// its exit status and the byte count and sha256 of what it wrote: a stream
+// kubectl cut short is caught even when kubectl exits 0.
+const dumpScript = inPodPassword + `d=$(mktemp -d) && mkfifo "$d/sum" "$d/count" || exit 1
+sha256sum < "$d/sum" | sed 's/ .*//; s/^/stevedore-sha256 /' >&2 &
+wc -c < "$d/count" | sed 's/^ */stevedore-bytes /' >&2 &
+{ "$@"; echo "stevedore-exit $?" >&2; } | tee "$d/sum" "$d/count"
+wait
+rm -rf "$d"
+`
+
+// loadScript runs psql ("$@") on its standard input and reports psql's exit
+// status and how many bytes it was given.
+const loadScript = inPodPassword + `export PGOPTIONS='` + LoadSessionOptions + `'
+d=$(mktemp -d) && mkfifo "$d/count" || exit 1
+wc -c < "$d/count" | sed 's/^ */stevedore-bytes /' >&2 &
+tee "$d/count" | { "$@"; echo "stevedore-exit $?" >&2; }
+wait
+rm -rf "$d"
+`
+
+// ExecArgs is the kubectl exec command line that runs script with args in
+// the pod's container (stdin attached when it is fed).
+func ExecArgs(base []string, pod, container string, stdin bool, script string, args ...string) []string {
+	out := append(append([]string(nil), base...), "exec")
+	if stdin {
+		out = append(out, "-i")
+	}
+	out = append(out, pod, "-c", container, "--", "sh", "-c", script, "sh")
+	return append(out, args...)
+}
+
+// ClusterError says the cluster, a namespace or a pod is not there.
+type ClusterError struct{ Msg, NextCmd string }
+
+func (e *ClusterError) Error() string { return e.Msg }
+
+// Next is the command that shows what is there.
+func (e *ClusterError) Next() string { return e.NextCmd }
+
+// kubectlError turns kubectl's complaint into a ClusterError with the next command.
+func kubectlError(base []string, err error, stderr string) error {
+	msg := lastLine(stderr)
+	switch {
+	case strings.Contains(stderr, "Unable to connect to the server"), strings.Contains(stderr, "connection refused"):
+		return &ClusterError{Msg: "Kubernetes cluster not reachable: " + msg, NextCmd: strings.Join(append(base[:len(base):len(base)], "cluster-info"), " ")}
+	case strings.Contains(stderr, "NotFound"):
+		return &ClusterError{Msg: msg, NextCmd: strings.Join(append(base[:len(base):len(base)], "get", "pods"), " ")}
+	case errors.Is(err, exec.ErrNotFound):
+		return &ClusterError{Msg: "kubectl is not installed", NextCmd: "kubectl version --client"}
+	}
+	return fmt.Errorf("kubectl: %w: %s", err, msg)
+}
+
+// ClusterAnswers reports whether kubectl reaches a cluster.
+func ClusterAnswers(ctx context.Context, f Flags) bool {
+	args := append(KubectlBase(f), "get", "--raw", "/readyz")
+	return exec.CommandContext(ctx, args[0], args[1:]...).Run() == nil
+}
+
+// OpenPod finds the pod (-pod, or the first ready pod matching -selector),
+// checks that it is Running and its container ready, and reads the user,
+// database and port from the container's environment.
+func OpenPod(ctx context.Context, f Flags) (*Kube, error) {
+	base := KubectlBase(f)
+	get := append(append([]string(nil), base...), "get", "pods", "-l", f.Selector, "-o", "json")
+	if f.Pod != "" {
+		get = append(append([]string(nil), base...), "get", "pod", f.Pod, "-o", "json")
+	}
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, get[0], get[1:]...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, kubectlError(base, err, stderr.String())
+	}
+	pods, err := ParsePods(out)
+	if err != nil {
+		return nil, err
+	}
+	if len(pods) == 0 {
+		return nil, &ClusterError{Msg: fmt.Sprintf("no pod matches %s%s", f.Selector, inNamespace(f)),
+			NextCmd: strings.Join(append(base, "get", "pods", "--show-labels"), " ")}
+	}
+	pod, container, err := PickPod(pods, f.KContainer)
+	if err != nil {
+		return nil, &ClusterError{Msg: err.Error(), NextCmd: strings.Join(append(base, "get", "pods"), " ")}
+	}
+	k := &Kube{base: base, pod: pod.Metadata.Name, container: container, namespace: pod.Metadata.Namespace}
+	vars, err := k.run(ctx, nil, nil, `printf '%s\n%s\n%s\n' "${POSTGRES_USER:-postgres}" "${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" "${PGPORT:-5432}"`)
+	if err != nil {
+		return nil, err
+	}
+	f3 := strings.Split(strings.TrimSpace(vars), "\n")
+	if len(f3) != 3 {
+		return nil, fmt.Errorf("read the database settings of pod %s: unexpected %q", k.pod, vars)
+	}
+	k.creds = Credentials{User: f3[0], Database: f3[1], Port: f3[2]}
+	return k, nil
+}
+
+func inNamespace(f Flags) string {
+	if f.Namespace == "" {
+		return " in the current namespace"
+	}
+	return " in namespace " + f.Namespace
+}
+
+// Describe names the pod.
+func (k *Kube) Describe() string {
+	if k.namespace != "" {
+		return fmt.Sprintf("pod %s/%s (container %s)", k.namespace, k.pod, k.container)
+	}
+	return fmt.Sprintf("pod %s (container %s)", k.pod, k.container)
+}
+
+// Credentials are the user, database and port; the password stays in the pod.
+func (k *Kube) Credentials() Credentials { return k.creds }
+
+// run runs script with args in the pod and returns its standard output.
+func (k *Kube) run(ctx context.Context, stdin io.Reader, stdout io.Writer, script string, args ...string) (string, error) {
+	argv := ExecArgs(k.base, k.pod, k.container, stdin != nil, script, args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
+	stderr := &proc.Tail{}
+	cmd.Stderr = stderr
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return "", ctx.Err()
+		}
+		return "", kubectlError(k.base, err, stderr.String())
+	}
+	if stdout != nil {
+		return stderr.String(), nil // the caller reads the stream; stderr holds the report
+	}
+	return out.String(), nil
+}
+
+// Query runs psql in the pod's container.
+func (k *Kube) Query(ctx context.Context, db, sql string) (string, error) {
+	return k.run(ctx, nil, nil, inPodPassword+`exec "$@"`, PsqlQueryArgs(k.creds, db, sql)...)
+}
+
+// TruncatedError says a stream through kubectl exec did not arrive whole.
+type TruncatedError struct{ Got, Sent int64 }
+
+func (e *TruncatedError) Error() string {
+	if e.Sent < 0 {
+		return fmt.Sprintf("the stream through kubectl exec ended after %d bytes without the pod's report of what it sent: refused", e.Got)
+	}
+	return fmt.Sprintf("the stream through kubectl exec arrived incomplete: %d of %d bytes: refused", e.Got, e.Sent)
+}
+
+// report is what the in-pod scripts print on stderr after the stream.
+type report struct {
+	exit   int
+	bytes  int64
+	sha256 string
+	text   string // the last line that is not part of the report
+}
+
+func parseReport(stderr string) (report, bool) {
+	r := report{exit: -1, bytes: -1}
+	for _, line := range strings.Split(stderr, "\n") {
+		switch k, v, _ := strings.Cut(strings.TrimSpace(line), " "); k {
+		case "stevedore-exit":
+			r.exit, _ = strconv.Atoi(v)
+		case "stevedore-bytes":
+			r.bytes, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		case "stevedore-sha256":
+			r.sha256 = v
+		default:
+			if strings.TrimSpace(line) != "" {
+				r.text = strings.TrimSpace(line)
+			}
+		}
+	}
+	return r, r.exit >= 0 && r.bytes >= 0
+}
+
+// Dump streams pg_dump from the pod into w, then proves that every byte
+// arrived: count and sha256 as the pod saw them against what came through.
+func (k *Kube) Dump(ctx context.Context, w io.Writer) error {
+	h := sha256.New()
+	n := &countingWriter{}
+	stderr, err := k.run(ctx, nil, io.MultiWriter(w, h, n), dumpScript, DumpArgs(k.creds, "/dev/stdout")...)
+	if err != nil {
+		return err
+	}
+	r, ok := parseReport(stderr)
+	switch {
+	case !ok:
+		return &TruncatedError{Got: n.n, Sent: -1}
+	case r.exit != 0:
+		return fmt.Errorf("pg_dump exited %d: %s", r.exit, orNoMessage(r.text))
+	case r.bytes != n.n || r.sha256 != hex.EncodeToString(h.Sum(nil)):
+		return &TruncatedError{Got: n.n, Sent: r.bytes}
+	}
+	return nil
+}
+
+// Load runs psql in the pod on r and checks that psql was given every byte.
+func (k *Kube) Load(ctx context.Context, db string, r io.Reader) ([]int64, error) {
+	sent := &countingReader{r: r}
+	pr, pw := io.Pipe()
+	counts := make(chan []int64, 1)
+	go func() {
+		c, _ := CopyCounts(pr)
+		io.Copy(io.Discard, pr)
+		counts <- c
+	}()
+	stderr, err := k.run(ctx, sent, pw, loadScript, LoadArgs(k.creds, db, "-")...)
+	pw.Close()
+	copied := <-counts
+	if err != nil {
+		return nil, err
+	}
+	rep, ok := parseReport(stderr)
+	switch {
+	case !ok:
+		return nil, &TruncatedError{Got: sent.n, Sent: -1}
+	case rep.exit != 0:
+		return nil, fmt.Errorf("psql exited %d: %s", rep.exit, orNoMessage(rep.text))
+	case rep.bytes != sent.n:
+		return nil, &TruncatedError{Got: rep.bytes, Sent: sent.n}
+	}
+	return copied, nil
+}
+
+func orNoMessage(s string) string {
+	if s == "" {
+		return "no message"
+	}
+	return s
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}

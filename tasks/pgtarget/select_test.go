@@ -1,0 +1,128 @@
+package pgtarget
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestSelect(t *testing.T) {
+	up, down := func() bool { return true }, func() bool { return false }
+	tests := []struct {
+		name       string
+		flags      Flags
+		docker     func() bool
+		cluster    func() bool
+		wantKind   string
+		wantErr    string
+		wantReason string
+	}{
+		{"auto picks Docker when its engine answers", Flags{}, up, up, KindDocker, "", "the Docker engine answers"},
+		{"auto picks a cluster only when Docker does not answer", Flags{}, down, up, KindKubernetes, "", "no Docker engine answers, a Kubernetes cluster does"},
+		{"nothing answers", Flags{}, down, down, "", "no database target", ""},
+		{"-container is Docker without asking", Flags{Container: "db"}, down, up, KindDocker, "", "-container given"},
+		{"-pod is Kubernetes without asking", Flags{Pod: "pg-0"}, up, down, KindKubernetes, "", "[-pod] given"},
+		{"-kube alone", Flags{Kube: true}, up, down, KindKubernetes, "", "[-kube] given"},
+		{"-namespace is Kubernetes", Flags{Namespace: "db"}, up, down, KindKubernetes, "", "[-namespace] given"},
+		{"STEVEDORE_TARGET=kubernetes", Flags{Target: "kubernetes"}, up, down, KindKubernetes, "", "STEVEDORE_TARGET=kubernetes"},
+		{"STEVEDORE_TARGET=docker", Flags{Target: "docker"}, down, up, KindDocker, "", "STEVEDORE_TARGET=docker"},
+		{"STEVEDORE_TARGET=auto", Flags{Target: "auto"}, up, up, KindDocker, "", "the Docker engine answers"},
+		{"-container with -pod", Flags{Container: "db", Pod: "pg-0"}, up, up, "", "give one or the other", ""},
+		{"-container with -kube", Flags{Container: "db", Kube: true}, up, up, "", "[-kube] are for Kubernetes", ""},
+		{"-pod with -selector", Flags{Pod: "pg-0", Selector: "app=pg"}, up, up, "", "-pod and -selector both", ""},
+		{"docker target with pod flags", Flags{Target: "docker", Pod: "pg-0"}, up, up, "", "STEVEDORE_TARGET=docker but", ""},
+		{"kubernetes target with -container", Flags{Target: "kubernetes", Container: "db"}, up, up, "", "STEVEDORE_TARGET=kubernetes but", ""},
+		{"unknown target", Flags{Target: "swarm"}, up, up, "", "use docker, kubernetes or auto", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sel, err := Select(tt.flags, tt.docker, tt.cluster)
+			if tt.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantKind, sel.Kind)
+			assert.Equal(t, tt.wantReason, sel.Reason)
+		})
+	}
+	sel, err := Select(Flags{Kube: true}, up, up)
+	require.NoError(t, err)
+	assert.Equal(t, DefaultSelector, sel.Flags.Selector, "app=postgres by default")
+	asked := false
+	_, _ = Select(Flags{Container: "db"}, func() bool { asked = true; return true }, up)
+	assert.False(t, asked, "an explicit choice asks nothing")
+}
+
+func pod(name, phase string, ready bool) Pod {
+	var p Pod
+	p.Metadata.Name = name
+	p.Spec.Containers = []struct {
+		Name string `json:"name"`
+	}{{Name: "postgres"}, {Name: "exporter"}}
+	p.Status.Phase = phase
+	p.Status.ContainerStatuses = []struct {
+		Name  string `json:"name"`
+		Ready bool   `json:"ready"`
+	}{{Name: "postgres", Ready: ready}, {Name: "exporter", Ready: true}}
+	return p
+}
+
+func TestPodReadiness(t *testing.T) {
+	c, err := ReadyContainer(pod("pg-0", "Running", true), "")
+	require.NoError(t, err)
+	assert.Equal(t, "postgres", c, "the first container by default")
+	c, err = ReadyContainer(pod("pg-0", "Running", false), "exporter")
+	require.NoError(t, err)
+	assert.Equal(t, "exporter", c)
+	_, err = ReadyContainer(pod("pg-0", "Running", false), "")
+	assert.ErrorContains(t, err, "container postgres of pod pg-0 is not ready")
+	_, err = ReadyContainer(pod("pg-0", "Pending", true), "")
+	assert.ErrorContains(t, err, "pod pg-0 is Pending, not Running")
+	_, err = ReadyContainer(pod("pg-0", "Running", true), "sidecar")
+	assert.ErrorContains(t, err, "has no container sidecar")
+
+	p, c, err := PickPod([]Pod{pod("pg-2", "Running", true), pod("pg-1", "Running", false), pod("pg-0", "Pending", true)}, "")
+	require.NoError(t, err)
+	assert.Equal(t, "pg-2", p.Metadata.Name)
+	assert.Equal(t, "postgres", c)
+	_, _, err = PickPod([]Pod{pod("pg-1", "Running", false)}, "")
+	assert.ErrorContains(t, err, "no ready pod")
+}
+
+func TestParsePods(t *testing.T) {
+	one, err := ParsePods([]byte(`{"kind":"Pod","metadata":{"name":"pg-0","namespace":"db"},"status":{"phase":"Running"}}`))
+	require.NoError(t, err)
+	require.Len(t, one, 1)
+	assert.Equal(t, "db", one[0].Metadata.Namespace)
+	list, err := ParsePods([]byte(`{"kind":"List","items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}`))
+	require.NoError(t, err)
+	assert.Len(t, list, 2)
+	_, err = ParsePods([]byte(`not json`))
+	assert.Error(t, err)
+}
+
+func TestKubectlCommandLines(t *testing.T) {
+	assert.Equal(t, []string{"kubectl"}, KubectlBase(Flags{}))
+	base := KubectlBase(Flags{Context: "prod", Namespace: "db"})
+	assert.Equal(t, []string{"kubectl", "--context", "prod", "-n", "db"}, base)
+	assert.Equal(t, []string{"kubectl", "--context", "prod", "-n", "db", "exec", "-i", "pg-0", "-c", "postgres", "--", "sh", "-c", "SCRIPT", "sh", "psql", "-X"},
+		ExecArgs(base, "pg-0", "postgres", true, "SCRIPT", "psql", "-X"))
+	for _, script := range []string{dumpScript, loadScript} {
+		assert.Contains(t, script, `PGPASSWORD="${POSTGRES_PASSWORD`, "the password comes from the pod's own environment")
+	}
+}
+
+func TestParseReport(t *testing.T) {
+	r, ok := parseReport("pg_dump: warning: x\nstevedore-exit 0\nstevedore-sha256 abc\nstevedore-bytes 42\n")
+	assert.True(t, ok)
+	assert.Equal(t, report{exit: 0, bytes: 42, sha256: "abc", text: "pg_dump: warning: x"}, r)
+	_, ok = parseReport("stevedore-exit 0\n") // the byte count never came
+	assert.False(t, ok)
+	r, ok = parseReport("psql:<stdin>:12: ERROR:  division by zero\nstevedore-bytes 10\nstevedore-exit 3\n")
+	assert.True(t, ok)
+	assert.Equal(t, 3, r.exit)
+	assert.Equal(t, "psql:<stdin>:12: ERROR:  division by zero", r.text)
+}
