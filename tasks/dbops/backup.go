@@ -3,6 +3,7 @@ package dbops
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -45,8 +46,22 @@ func Backup(ctx context.Context, cfg Config, name string) error {
 	return nil
 }
 
-// backup takes one backup and keeps the folder's failure mark up to date.
+// backup takes one backup, with a progress line, and keeps the folder's
+// failure mark up to date.
 func (s *session) backup(ctx context.Context, name, prefix string) (*store.Record, error) {
+	s.cfg.Out.Step("backing up database %s from %s", s.db.Credentials().Database, s.db.Describe())
+	progress := s.cfg.Out.Progress("dumping")
+	defer progress.Done()
+	return s.takeBackup(ctx, name, prefix, progress)
+}
+
+// backupQuiet is backup without the terminal lines, for a backup taken
+// while other work shows its progress.
+func (s *session) backupQuiet(ctx context.Context, prefix string) (*store.Record, error) {
+	return s.takeBackup(ctx, "", prefix, nil)
+}
+
+func (s *session) takeBackup(ctx context.Context, name, prefix string, progress io.Writer) (*store.Record, error) {
 	if name == "" {
 		name = store.DefaultName(prefix, time.Now())
 		for i := 2; s.store.Exists(name); i++ {
@@ -54,10 +69,7 @@ func (s *session) backup(ctx context.Context, name, prefix string) (*store.Recor
 		}
 	}
 	out := s.cfg.Out
-	out.Step("backing up database %s from %s", s.db.Credentials().Database, s.db.Describe())
-	progress := out.Progress("dumping")
 	rec, err := pgbackup.Backup(ctx, s.db, s.store, name, progress)
-	progress.Done()
 	if err != nil {
 		if markErr := s.store.MarkFailure(store.Failure{At: time.Now(), Name: name, Error: err.Error()}); markErr != nil {
 			out.Warn("could not record the failure: %v", markErr)

@@ -76,17 +76,33 @@ func Restore(ctx context.Context, cfg Config, c Choice, yes bool) error {
 	}
 	defer l.Release()
 
-	safety, err := s.backup(ctx, "", "pre-restore")
-	if err != nil {
-		return fmt.Errorf("safety backup failed, so nothing was restored: %w", err)
+	// The safety backup reads the live database while the backup is loaded
+	// beside it: they touch different databases, and only the swap, after
+	// both, changes the live one.
+	start := time.Now()
+	cfg.Out.Step("restoring %s into database %s (loaded beside it, checked, then swapped in), with a safety backup of it meanwhile",
+		entry.Name, s.db.Credentials().Database)
+	var safety *store.Record
+	var safetyErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		safety, safetyErr = s.backupQuiet(ctx, "pre-restore")
+	}()
+	progress := cfg.Out.Progress("restoring")
+	check, err := pgbackup.Prepare(ctx, s.db, entry, progress)
+	progress.Done()
+	<-done
+	if safetyErr != nil {
+		if err == nil {
+			pgbackup.Discard(ctx, s.db)
+		}
+		return fmt.Errorf("safety backup failed, so nothing was restored: %w", safetyErr)
 	}
 	cfg.Out.OK("safety backup %s (%s)", safety.Name, term.Bytes(safety.Size))
-
-	start := time.Now()
-	cfg.Out.Step("restoring %s into database %s (loaded beside it, checked, then swapped in)", entry.Name, s.db.Credentials().Database)
-	progress := cfg.Out.Progress("restoring")
-	check, err := pgbackup.Restore(ctx, s.db, entry, progress)
-	progress.Done()
+	if err == nil {
+		err = pgbackup.Swap(ctx, s.db)
+	}
 	if err != nil {
 		return &RestoreError{Err: err, Safety: safety.Name}
 	}

@@ -52,23 +52,42 @@ func Verify(ctx context.Context, db pgtarget.Database, e store.Entry, progress i
 	return loadChecked(ctx, db, e, scratch, progress)
 }
 
-// Restore replaces db's database with backup e. The backup is loaded and
-// checked in a scratch database first; only then are the two swapped by
-// renaming, in one transaction. Until that moment the live database is not
-// touched, so any failure before it leaves the data exactly as it was.
-// Sessions connected to the live database are ended by the swap.
+// Restore replaces db's database with backup e: Prepare, then Swap.
 func Restore(ctx context.Context, db pgtarget.Database, e store.Entry, progress io.Writer) (Check, error) {
+	check, err := Prepare(ctx, db, e, progress)
+	if err != nil {
+		return check, err
+	}
+	return check, Swap(ctx, db)
+}
+
+// Prepare loads backup e into a scratch database beside db's and checks it
+// against what the backup holds. The live database is not touched; on
+// failure the scratch database is dropped.
+func Prepare(ctx context.Context, db pgtarget.Database, e store.Entry, progress io.Writer) (Check, error) {
 	scratch := db.Credentials().Database + restoreSuffix
 	check, err := loadChecked(ctx, db, e, scratch, progress)
 	if err != nil {
-		dropDatabase(context.WithoutCancel(ctx), db, scratch)
-		return check, err
+		Discard(ctx, db)
 	}
-	if err := swap(ctx, db, scratch); err != nil {
-		dropDatabase(context.WithoutCancel(ctx), db, scratch)
-		return check, err
+	return check, err
+}
+
+// Discard drops a prepared scratch database that will not be swapped in.
+func Discard(ctx context.Context, db pgtarget.Database) {
+	dropDatabase(context.WithoutCancel(ctx), db, db.Credentials().Database+restoreSuffix)
+}
+
+// Swap makes the prepared database the live one, by renaming both in one
+// transaction: until then the live database is untouched, so a failure
+// before it leaves the data exactly as it was. Sessions connected to the
+// live database are ended.
+func Swap(ctx context.Context, db pgtarget.Database) error {
+	if err := swap(ctx, db, db.Credentials().Database+restoreSuffix); err != nil {
+		Discard(ctx, db)
+		return err
 	}
-	return check, nil
+	return nil
 }
 
 // loadChecked loads backup e into a new database scratch and compares the
