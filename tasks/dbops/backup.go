@@ -71,7 +71,11 @@ func (s *session) takeBackup(ctx context.Context, name, prefix string, progress 
 	out := s.cfg.Out
 	rec, err := pgbackup.Backup(ctx, s.db, s.store, name, progress)
 	if err != nil {
-		if markErr := s.store.MarkFailure(store.Failure{At: time.Now(), Name: name, Error: err.Error()}); markErr != nil {
+		why := err.Error()
+		if ctx.Err() != nil {
+			why = "interrupted"
+		}
+		if markErr := s.store.MarkFailure(store.Failure{At: time.Now(), Name: name, Error: why}); markErr != nil {
 			out.Warn("could not record the failure: %v", markErr)
 		}
 		return nil, err

@@ -115,10 +115,14 @@ func Up(ctx context.Context, s Settings, out *term.Printer, opts UpOptions) erro
 		}
 	}
 	out.Step("starting %s (%s mode): %s", s.Project, s.Mode, strings.Join(expected, ", "))
-	if err := proc.Run(ctx, out, driver.UpArgs(project)...); err != nil {
-		return err
+	err = proc.Run(ctx, out, driver.UpArgs(project)...)
+	var services []Service
+	if err == nil {
+		services, err = waitReady(ctx, eng, s.Project, expected, opts.Timeout)
 	}
-	services, err := waitReady(ctx, eng, s.Project, expected, opts.Timeout)
+	if ctx.Err() != nil {
+		return &PartlyUpError{Err: ctx.Err()}
+	}
 	if err != nil {
 		return err
 	}
@@ -160,6 +164,19 @@ func writeUpRecord(path string, rec upRecord) error {
 	data, _ := json.Marshal(rec)
 	return os.WriteFile(path, data, 0o644)
 }
+
+// PartlyUpError says env:up was interrupted after it began starting
+// containers: some may be running.
+type PartlyUpError struct{ Err error }
+
+func (e *PartlyUpError) Error() string {
+	return "interrupted while the stack was starting: some services may be running"
+}
+
+func (e *PartlyUpError) Unwrap() error { return e.Err }
+
+// Next shows what runs.
+func (e *PartlyUpError) Next() string { return "go tool mage env:status" }
 
 // PortBusyError says a port the stack publishes is held by someone else.
 type PortBusyError struct {

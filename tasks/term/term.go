@@ -118,8 +118,14 @@ type Explainer interface{ Explain() string }
 // and returns the error a target returns to mage: exit status 130 when the
 // work was interrupted (Ctrl-C cancels a target's context), 1 otherwise.
 func (p *Printer) Failed(target string, err error, next string) error {
+	var n Nexter
 	if errors.Is(err, context.Canceled) {
-		p.Fail("interrupted")
+		if errors.As(err, &n) { // an interruption with something to say
+			p.Fail("%v", err)
+			p.Next(n.Next())
+		} else {
+			p.Fail("interrupted")
+		}
 		return mg.Fatalf(130, "%s interrupted", target)
 	}
 	p.Fail("%v", err)
@@ -130,7 +136,6 @@ func (p *Printer) Failed(target string, err error, next string) error {
 			p.record(" ", line)
 		}
 	}
-	var n Nexter
 	if errors.As(err, &n) {
 		next = n.Next()
 	}

@@ -57,6 +57,7 @@ func TestFailedSetsExitCodeAndNextCommand(t *testing.T) {
 		{"plain failure", errors.New("disk full"), 1, "✗ disk full\n  next: go tool mage x\n"},
 		{"interrupted", fmt.Errorf("dump: %w", context.Canceled), 130, "✗ interrupted\n"},
 		{"error knows better", fmt.Errorf("connect: %w", nextErr{}), 1, "✗ connect: engine gone\n  next: docker info\n"},
+		{"interrupted with something to say", fmt.Errorf("%w: %w", nextErr{}, context.Canceled), 130, "✗ engine gone: context canceled\n  next: docker info\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
