@@ -397,3 +397,34 @@ func TestDbTargetsOnAPodThroughTheKubectlStandIn(t *testing.T) {
 	assert.Contains(t, failureLine(t, r), "Kubernetes cluster not reachable")
 	assert.Contains(t, r.Out, "next: kubectl cluster-info")
 }
+
+// Ctrl-C in the middle of a dump: exit 130 at once, nothing that looks like
+// a backup, no sidecar and no exchange folder (it holds a password file).
+func TestInterruptedBackupExits130AndLeavesNothing(t *testing.T) {
+	f := newDBFixture(t, 1_500_000)
+	eng := pgtest.RequireDocker(t)
+	cmd := target(t, f.env, "db:backup")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	require.Eventually(t, func() bool { // the dump is under way: its sidecar runs
+		list, err := eng.ContainerList(t.Context(), client.ContainerListOptions{Filters: make(client.Filters).Add("label", pgtarget.LabelSidecar)})
+		return err == nil && len(list.Items) > 0
+	}, 10*time.Second, 20*time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // into the transfer
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	start := time.Now()
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, out.String())
+	assert.Equal(t, 130, exit.ExitCode(), out.String())
+	assert.Less(t, time.Since(start), 4*time.Second, "stops at once, inside mage's 5 s")
+	assert.Contains(t, out.String(), "✗ interrupted")
+	assert.Empty(t, f.list(t))
+	require.Eventually(t, func() bool {
+		list, err := eng.ContainerList(t.Context(), client.ContainerListOptions{All: true, Filters: make(client.Filters).Add("label", pgtarget.LabelSidecar)})
+		return err == nil && len(list.Items) == 0
+	}, 10*time.Second, 100*time.Millisecond, "the sidecar is gone")
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), fmt.Sprintf("stevedore-io-%d-*", cmd.Process.Pid)))
+	assert.Empty(t, dirs, "the exchange folder is removed")
+}

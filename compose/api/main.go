@@ -75,16 +75,19 @@ func run(log *slog.Logger, addr string) error {
 		}()
 	}
 	srv := &http.Server{Addr: addr, Handler: newServer(pool, log).routes(), ReadHeaderTimeout: 5 * time.Second}
+	drained := make(chan struct{})
 	go func() {
+		defer close(drained)
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(shutdown)
+		srv.Shutdown(shutdown) // lets requests in flight finish
 	}()
 	log.Info("api listening", "addr", addr)
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	<-drained
 	return nil
 }
 

@@ -41,7 +41,10 @@ func Backup(ctx context.Context, cfg Config, name string) error {
 	}
 	printBackup(cfg.Out, s.store, rec)
 	if cfg.AutoKeep > 0 {
-		return s.prune(ctx, retention.Policy{Last: cfg.AutoKeep}, false)
+		// The backup is good whatever happens here.
+		if err := s.prune(ctx, retention.Policy{Last: cfg.AutoKeep}, false); err != nil {
+			cfg.Out.Warn("the backup is good, but pruning old ones failed: %v", err)
+		}
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ func Restore(ctx context.Context, cfg Config, c Choice, yes bool) error {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		safety, safetyErr = s.backupQuiet(ctx, "pre-restore")
+		safety, safetyErr = s.backupQuiet(ctx, store.SafetyPrefix)
 	}()
 	progress := cfg.Out.Progress("restoring")
 	check, err := pgbackup.Prepare(ctx, s.db, entry, progress)
@@ -97,7 +97,7 @@ func Restore(ctx context.Context, cfg Config, c Choice, yes bool) error {
 		if err == nil {
 			pgbackup.Discard(ctx, s.db)
 		}
-		return fmt.Errorf("safety backup failed, so nothing was restored: %w", safetyErr)
+		return errors.Join(fmt.Errorf("safety backup failed, so nothing was restored: %w", safetyErr), err)
 	}
 	cfg.Out.OK("safety backup %s (%s)", safety.Name, term.Bytes(safety.Size))
 	if err == nil {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/moby/moby/client"
 
 	"github.com/stevedore-dev/stevedore/compose/api/schema"
 	"github.com/stevedore-dev/stevedore/tasks/composecli"
@@ -127,7 +126,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		defer eng.Close()
 		c.add(Check{ID: "engine", Group: "machine", Status: OK, TookMS: time.Since(t0).Milliseconds(),
 			Summary: fmt.Sprintf("Docker engine %s (API %s)", eng.Version, eng.APIVersion)})
-		services, err := stack.Observe(ctx, eng, s.Project)
+		octx, cancel := context.WithTimeout(ctx, engineTimeout)
+		services, err := stack.Observe(octx, eng, s.Project)
+		cancel()
 		if err != nil {
 			c.add(Check{ID: "services", Group: "services", Status: Fail, Summary: err.Error(), Next: "docker info"})
 		}
@@ -347,17 +348,16 @@ func checkDatabase(ctx context.Context, eng *engine.Engine, svc stack.Service) C
 	if port == 0 {
 		return fail("database: the db service publishes no port for 5432 to connect to", "go tool mage env:status")
 	}
-	ins, err := eng.ContainerInspect(ctx, svc.ID, client.ContainerInspectOptions{})
-	if err != nil || ins.Container.Config == nil {
-		return fail(fmt.Sprintf("database: inspect %s: %v", svc.Container, err), "docker ps")
+	target, err := pgtarget.OpenContainer(ctx, eng, svc.ID) // credentials, *_FILE included
+	if err != nil {
+		return fail("database: "+err.Error(), "docker ps")
 	}
-	creds, _ := pgtarget.CredentialsFromEnv(ins.Container.Config.Env)
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d user=%s dbname=%s sslmode=disable connect_timeout=2", port,
-		pgtarget.QuoteLiteral(creds.User), pgtarget.QuoteLiteral(creds.Database)))
+	creds := target.Credentials()
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=127.0.0.1 port=%d sslmode=disable connect_timeout=2", port))
 	if err != nil {
 		return fail("database: "+err.Error(), "")
 	}
-	cfg.Password = creds.Password
+	cfg.User, cfg.Database, cfg.Password = creds.User, creds.Database, creds.Password
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return fail(fmt.Sprintf("database %s: cannot connect: %v", creds.Database, err), "go tool mage env:logs -service="+svc.Name)

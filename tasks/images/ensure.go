@@ -217,8 +217,15 @@ func (e *Ensurer) pull(ctx context.Context, ref string) error {
 }
 
 func (e *Ensurer) ensureBase(ctx context.Context, base Base) error {
-	if _, found, err := e.labels(ctx, base.Ref); err != nil || found {
+	digest := BaseDigest(base)
+	labels, found, err := e.labels(ctx, base.Ref)
+	switch {
+	case err != nil:
 		return err
+	case found && (labels[LabelBuiltBy] == "" || labels[LabelRecipe] == digest):
+		return nil // someone else's image of that name, or ours and current
+	case found:
+		e.out.Step("%s: its definition changed since it was made; making it again", base.Ref)
 	}
 	start := time.Now()
 	if err := ensureDebootstrap(ctx, e.out); err != nil {
@@ -240,15 +247,16 @@ func (e *Ensurer) ensureBase(ctx context.Context, base Base) error {
 			return fmt.Errorf("prune %s from the root filesystem: %w", p, err)
 		}
 	}
-	if err := e.importRootfs(ctx, dir, base.Ref); err != nil {
+	if err := e.importRootfs(ctx, dir, base.Ref, digest); err != nil {
 		return err
 	}
 	e.out.OK("%s: imported in %s", base.Ref, term.Duration(time.Since(start)))
 	return nil
 }
 
-// importRootfs streams dir as a tar archive into the engine as image ref.
-func (e *Ensurer) importRootfs(ctx context.Context, dir, ref string) error {
+// importRootfs streams dir as a tar archive into the engine as image ref,
+// labelled with the digest of its definition.
+func (e *Ensurer) importRootfs(ctx context.Context, dir, ref, digest string) error {
 	// GNU tar keeps ownership, device nodes and hard links exactly as
 	// debootstrap left them; it streams, so the rootfs is never in memory.
 	tarCmd := exec.CommandContext(ctx, "tar", "--numeric-owner", "-C", dir, "-c", ".")
@@ -262,7 +270,9 @@ func (e *Ensurer) importRootfs(ctx context.Context, dir, ref string) error {
 		return fmt.Errorf("start tar: %w", err)
 	}
 	resp, err := e.eng.ImageImport(ctx, client.ImageImportSource{Source: stream, SourceName: "-"}, ref,
-		client.ImageImportOptions{Message: "debootstrap root filesystem imported by " + builtBy})
+		client.ImageImportOptions{Message: "debootstrap root filesystem imported by " + builtBy, Changes: []string{
+			fmt.Sprintf("LABEL %s=%q", LabelBuiltBy, builtBy), fmt.Sprintf("LABEL %s=%s", LabelRecipe, digest),
+		}})
 	if err == nil {
 		err = readMessages(resp, e.out.DetailWriter())
 		resp.Close()

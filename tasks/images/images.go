@@ -91,6 +91,17 @@ func DebootstrapArgs(base Base, dir string) []string {
 	return append(args, base.Suite, dir)
 }
 
+// BaseDigest fingerprints a base's definition: a base image labelled with
+// another one was made from an older definition and is made again.
+func BaseDigest(b Base) string {
+	h := sha256.New()
+	for _, part := range []string{b.Ref, b.Suite, strings.Join(b.Packages, ","), strings.Join(b.Prune, ",")} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
 // RecipeDigest fingerprints what an image is built from: every file of its
 // recipe folder and the definition of its base. A built image whose label
 // differs is out of date.
@@ -102,7 +113,7 @@ func RecipeDigest(recipes fs.FS, img Image) (string, error) {
 			h.Write([]byte{0})
 		}
 	}
-	write("base", img.Base.Ref, img.Base.Suite, strings.Join(img.Base.Packages, ","), strings.Join(img.Base.Prune, ","), img.Program)
+	write("base", BaseDigest(img.Base), img.Program)
 	root := path.Join("images", img.Recipe)
 	err := fs.WalkDir(recipes, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

@@ -58,6 +58,8 @@ func TestRecipeDigestFollowsEveryInput(t *testing.T) {
 	more.Base.Packages = []string{"postgresql-15", "zstd"}
 	assert.NotEqual(t, orig, digest(recipes, more), "a changed base counts")
 
+	assert.NotEqual(t, BaseDigest(img.Base), BaseDigest(more.Base), "the base's own digest follows its definition")
+
 	_, err := RecipeDigest(recipes, Image{Recipe: "missing"})
 	assert.Error(t, err)
 }

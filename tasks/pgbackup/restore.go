@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -18,12 +20,21 @@ import (
 	"github.com/stevedore-dev/stevedore/tasks/store"
 )
 
-// Scratch database names, beside the live one on the same server.
+// Roles of the databases stevedore makes beside the live one.
 const (
-	restoreSuffix = "__stevedore_restore"
-	verifySuffix  = "__stevedore_verify"
-	oldSuffix     = "__stevedore_old"
+	roleRestore = "restore"
+	roleVerify  = "verify"
+	roleOld     = "old"
 )
+
+// ScratchName names the database with role beside live. PostgreSQL cuts
+// identifiers at 63 bytes, so a name built by appending to live could
+// collide with live itself; this one is short and fixed in length, and a
+// hash keeps the scratch databases of different live ones apart.
+func ScratchName(live, role string) string {
+	sum := sha256.Sum256([]byte(live))
+	return "stevedore_" + role + "_" + hex.EncodeToString(sum[:6])
+}
 
 // MismatchError says a restored database differs from what its backup recorded.
 type MismatchError struct{ Diffs []string }
@@ -47,7 +58,7 @@ type Check struct {
 // scratch database on db's server, compared table by table with what the
 // backup holds. The scratch database is dropped afterwards, pass or fail.
 func Verify(ctx context.Context, db pgtarget.Database, e store.Entry, progress io.Writer) (Check, error) {
-	scratch := db.Credentials().Database + verifySuffix
+	scratch := ScratchName(db.Credentials().Database, roleVerify)
 	defer dropDatabase(context.WithoutCancel(ctx), db, scratch)
 	return loadChecked(ctx, db, e, scratch, progress)
 }
@@ -65,7 +76,7 @@ func Restore(ctx context.Context, db pgtarget.Database, e store.Entry, progress 
 // against what the backup holds. The live database is not touched; on
 // failure the scratch database is dropped.
 func Prepare(ctx context.Context, db pgtarget.Database, e store.Entry, progress io.Writer) (Check, error) {
-	scratch := db.Credentials().Database + restoreSuffix
+	scratch := ScratchName(db.Credentials().Database, roleRestore)
 	check, err := loadChecked(ctx, db, e, scratch, progress)
 	if err != nil {
 		Discard(ctx, db)
@@ -75,7 +86,7 @@ func Prepare(ctx context.Context, db pgtarget.Database, e store.Entry, progress 
 
 // Discard drops a prepared scratch database that will not be swapped in.
 func Discard(ctx context.Context, db pgtarget.Database) {
-	dropDatabase(context.WithoutCancel(ctx), db, db.Credentials().Database+restoreSuffix)
+	dropDatabase(context.WithoutCancel(ctx), db, ScratchName(db.Credentials().Database, roleRestore))
 }
 
 // Swap makes the prepared database the live one, by renaming both in one
@@ -83,7 +94,7 @@ func Discard(ctx context.Context, db pgtarget.Database) {
 // before it leaves the data exactly as it was. Sessions connected to the
 // live database are ended.
 func Swap(ctx context.Context, db pgtarget.Database) error {
-	if err := swap(ctx, db, db.Credentials().Database+restoreSuffix); err != nil {
+	if err := swap(ctx, db, ScratchName(db.Credentials().Database, roleRestore)); err != nil {
 		Discard(ctx, db)
 		return err
 	}
@@ -210,7 +221,7 @@ func dropDatabase(ctx context.Context, db pgtarget.Database, name string) {
 // refused, its sessions ended, then both renames commit together.
 func swap(ctx context.Context, db pgtarget.Database, scratch string) error {
 	live := db.Credentials().Database
-	old := live + oldSuffix
+	old := ScratchName(live, roleOld)
 	maint := maintenanceDB(live)
 	dropDatabase(ctx, db, old)
 	// Refusing new connections commits before the sessions are ended, so a
@@ -226,12 +237,23 @@ func swap(ctx context.Context, db pgtarget.Database, scratch string) error {
 			`BEGIN; ALTER DATABASE %s RENAME TO %s; ALTER DATABASE %s RENAME TO %s; COMMIT`,
 			pgtarget.QuoteIdent(live), pgtarget.QuoteIdent(old), pgtarget.QuoteIdent(scratch), pgtarget.QuoteIdent(live)))
 	}
+	if err != nil && swapped(context.WithoutCancel(ctx), db, maint, old, scratch) {
+		err = nil // the renames committed; only their answer was lost
+	}
 	if err != nil {
 		_, _ = db.Query(context.WithoutCancel(ctx), maint, fmt.Sprintf(`ALTER DATABASE %s WITH ALLOW_CONNECTIONS true`, pgtarget.QuoteIdent(live)))
 		return fmt.Errorf("swap the restored database in: %w", err)
 	}
-	dropDatabase(ctx, db, old)
+	dropDatabase(context.WithoutCancel(ctx), db, old)
 	return nil
+}
+
+// swapped asks the server whether the renames committed: the old database
+// exists under its new name and the scratch one no longer does.
+func swapped(ctx context.Context, db pgtarget.Database, maint, old, scratch string) bool {
+	out, err := db.Query(ctx, maint, fmt.Sprintf(`SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname IN (%s, %s)`,
+		pgtarget.QuoteLiteral(old), pgtarget.QuoteLiteral(scratch)))
+	return err == nil && strings.TrimSpace(out) == old
 }
 
 // OpenDump returns the plain SQL of a backup: ours (zstd) or the old

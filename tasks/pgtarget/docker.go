@@ -167,8 +167,14 @@ func (d *Docker) exec(ctx context.Context, args []string) (stdout, stderr string
 		return "", "", 0, fmt.Errorf("attach to exec in %s: %w", d.name, err)
 	}
 	defer att.Close()
+	// The hijacked connection ignores ctx: close it when ctx ends.
+	stop := context.AfterFunc(ctx, att.Close)
+	defer stop()
 	var out, errOut bytes.Buffer
 	if _, err := stdcopy.StdCopy(&out, &errOut, att.Reader); err != nil {
+		if ctx.Err() != nil {
+			return "", "", 0, ctx.Err()
+		}
 		return "", "", 0, fmt.Errorf("read exec output in %s: %w", d.name, err)
 	}
 	insp, err := d.eng.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
@@ -291,6 +297,11 @@ func (d *Docker) sidecar(ctx context.Context, role string, args, env []string,
 		d.remove(created.ID)
 		return d.containerErr(ctx, fmt.Errorf("start %s sidecar for %s: %w", role, d.name, err))
 	}
+
+	// Ctrl-C (or any end of ctx) removes the container at once: that closes
+	// the FIFO's other end, so a transfer in progress returns.
+	stopOnCancel := context.AfterFunc(ctx, func() { d.remove(created.ID) })
+	defer stopOnCancel()
 
 	exited := make(chan struct{})
 	var status int64 = -1

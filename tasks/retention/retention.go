@@ -79,7 +79,7 @@ func Plan(items []Item, p Policy) []Decision {
 			if len(seen) >= b.n {
 				break
 			}
-			k := b.bucket(ds[i].When)
+			k := b.bucket(ds[i].When.Local()) // days as the user lives them
 			if seen[k] || !ds[i].Good {
 				continue
 			}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 )
@@ -178,11 +177,4 @@ func ReadReport(r io.Reader, each func(*Report, Event)) (*Report, error) {
 func (r *Report) Summary() string {
 	p, f, s := r.Totals()
 	return fmt.Sprintf("tests: %d passed, %d failed, %d skipped", p, f, s)
-}
-
-// SortedPackages returns the packages that ran tests, by name.
-func (r *Report) SortedPackages() []PackageResult {
-	out := append([]PackageResult(nil), r.Packages...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Package < out[j].Package })
-	return out
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/dbops"
+	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/proc"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
@@ -89,10 +90,13 @@ func allProfiles(ctx context.Context, s Settings, driver composecli.Driver) (com
 	return project, nil
 }
 
-// dbConfig points the db targets at this stack's database service.
+// dbConfig points the db targets at this stack's database service, in
+// Docker whatever STEVEDORE_TARGET says: it is this stack's data that a
+// down may delete.
 func dbConfig(s Settings, out *term.Printer) dbops.Config {
 	cfg := dbops.Defaults()
-	cfg.Target.Container, cfg.Project, cfg.Service, cfg.BackupDir, cfg.Out = "", s.Project, s.DBService, s.BackupDir, out
+	cfg.Target = pgtarget.Flags{Target: pgtarget.KindDocker}
+	cfg.Project, cfg.Service, cfg.BackupDir, cfg.Out = s.Project, s.DBService, s.BackupDir, out
 	return cfg
 }
 

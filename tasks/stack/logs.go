@@ -71,16 +71,27 @@ func Logs(ctx context.Context, s Settings, w io.Writer, opts LogOptions) error {
 	if opts.Tail > 0 {
 		tail = strconv.Itoa(opts.Tail)
 	}
-	var mu sync.Mutex // whole lines from several services, never interleaved mid-line
-	var wg sync.WaitGroup
-	errs := make(chan error, len(chosen))
+	streams := make([]io.ReadCloser, 0, len(chosen))
+	closeAll := func() {
+		for _, rc := range streams {
+			rc.Close()
+		}
+	}
 	for _, svc := range chosen {
 		rc, err := eng.ContainerLogs(ctx, svc.ID, client.ContainerLogsOptions{
 			ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Tail: tail, Since: opts.Since,
 		})
 		if err != nil {
+			closeAll()
 			return fmt.Errorf("logs of %s: %w", svc.Name, err)
 		}
+		streams = append(streams, rc)
+	}
+	var mu sync.Mutex // whole lines from several services, never interleaved mid-line
+	var wg sync.WaitGroup
+	errs := make(chan error, len(chosen))
+	for i, svc := range chosen {
+		rc := streams[i]
 		prefix := fmt.Sprintf("%-*s | ", width, svc.Name)
 		pr, pw := io.Pipe()
 		wg.Add(2)

@@ -93,10 +93,14 @@ func (e Entry) Good() bool {
 // Store is a backup folder.
 type Store struct{ Dir string }
 
-// Open returns the store at dir, creating it private to the user if missing.
+// Open returns the store at dir, created if missing and made private to the
+// user either way (a checkout brings the folder with git's 0755).
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("backup folder %s: %w", dir, err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("make backup folder %s private: %w", dir, err)
 	}
 	return &Store{Dir: dir}, nil
 }
@@ -230,14 +234,19 @@ func (e *NotFoundError) Error() string {
 // Next lists what there is to choose from.
 func (e *NotFoundError) Next() string { return "go tool mage db:list" }
 
-// Latest returns the newest backup that is not known to be broken.
+// SafetyPrefix starts the names of the safety backups db:restore takes.
+const SafetyPrefix = "pre-restore"
+
+// Latest returns the newest backup that is not known to be broken and is
+// not a restore's safety backup: restoring "the latest" twice must not undo
+// the first restore. Safety backups are restored by name.
 func (s *Store) Latest() (Entry, error) {
 	all, err := s.List()
 	if err != nil {
 		return Entry{}, err
 	}
 	for _, e := range all {
-		if e.Good() {
+		if e.Good() && !strings.HasPrefix(e.Name, SafetyPrefix+"_") {
 			return e, nil
 		}
 	}

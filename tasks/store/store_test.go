@@ -102,6 +102,26 @@ func TestListShowsBackupsNewestFirstAndIgnoresLeftovers(t *testing.T) {
 	assert.Error(t, err)
 }
 
+func TestLatestSkipsSafetyBackups(t *testing.T) {
+	s, err := Open(t.TempDir())
+	require.NoError(t, err)
+	writeBackup(t, s, "backup_20261123_100000", time.Now().Add(-time.Hour))
+	writeBackup(t, s, SafetyPrefix+"_20261123_110000", time.Now())
+	latest, err := s.Latest()
+	require.NoError(t, err)
+	assert.Equal(t, "backup_20261123_100000", latest.Name)
+}
+
+func TestOpenMakesAnExistingFolderPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "backups")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	_, err := Open(dir)
+	require.NoError(t, err)
+	info, err := os.Stat(dir)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o700), info.Mode().Perm())
+}
+
 func TestLatestSkipsBackupsThatFailedVerification(t *testing.T) {
 	s, err := Open(t.TempDir())
 	require.NoError(t, err)

@@ -154,9 +154,6 @@ func (p *Printer) Table(rows [][]string) {
 	tw.Flush()
 }
 
-// Interactive reports whether the Printer writes to a terminal.
-func (p *Printer) Interactive() bool { return p.tty }
-
 // Writer is where the Printer writes, for output it does not format.
 func (p *Printer) Writer() io.Writer { return p.w }
 
