@@ -14,6 +14,13 @@ import (
 	"strings"
 )
 
+// Labels Compose puts on the containers it runs.
+const (
+	LabelProject = "com.docker.compose.project"
+	LabelService = "com.docker.compose.service"
+	LabelOneOff  = "com.docker.compose.oneoff"
+)
+
 // Driver is one Compose implementation.
 type Driver struct {
 	Command []string // "docker compose" or "docker-compose"

@@ -19,15 +19,12 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/proc"
 )
 
-// Compose labels that identify a service's containers.
 const (
-	labelProject = "com.docker.compose.project"
-	labelService = "com.docker.compose.service"
-	labelOneOff  = "com.docker.compose.oneoff"
 	// LabelSidecar marks the short-lived containers that run pg_dump and psql.
 	LabelSidecar = "dev.stevedore.sidecar"
 	// labelOwner names the process that started a sidecar: host and pid.
@@ -101,15 +98,15 @@ func FindService(ctx context.Context, eng *engine.Engine, project, service strin
 	list, err := eng.ContainerList(ctx, client.ContainerListOptions{
 		All: true,
 		Filters: make(client.Filters).
-			Add("label", labelProject+"="+project).
-			Add("label", labelService+"="+service),
+			Add("label", composecli.LabelProject+"="+project).
+			Add("label", composecli.LabelService+"="+service),
 	})
 	if err != nil {
 		return "", fmt.Errorf("list containers of %s/%s: %w", project, service, err)
 	}
 	var stopped []string
 	for _, c := range list.Items {
-		if c.Labels[labelOneOff] == "True" {
+		if c.Labels[composecli.LabelOneOff] == "True" {
 			continue
 		}
 		name := strings.TrimPrefix(firstOr(c.Names, c.ID), "/")

@@ -10,14 +10,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
-)
-
-// Compose's labels on the containers it runs.
-const (
-	labelProject = "com.docker.compose.project"
-	labelService = "com.docker.compose.service"
-	labelOneOff  = "com.docker.compose.oneoff"
 )
 
 // Service is what the engine says about one service's container.
@@ -49,14 +43,14 @@ type Port struct {
 func Observe(ctx context.Context, eng *engine.Engine, project string) ([]Service, error) {
 	list, err := eng.ContainerList(ctx, client.ContainerListOptions{
 		All:     true,
-		Filters: make(client.Filters).Add("label", labelProject+"="+project),
+		Filters: make(client.Filters).Add("label", composecli.LabelProject+"="+project),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list the containers of %s: %w", project, err)
 	}
 	var out []Service
 	for _, c := range list.Items {
-		if c.Labels[labelOneOff] == "True" {
+		if c.Labels[composecli.LabelOneOff] == "True" {
 			continue
 		}
 		ins, err := eng.ContainerInspect(ctx, c.ID, client.ContainerInspectOptions{})
@@ -73,7 +67,7 @@ func fromInspect(c container.InspectResponse) Service {
 	s := Service{ID: c.ID, Container: strings.TrimPrefix(c.Name, "/"), RestartCount: c.RestartCount}
 	if c.Config != nil {
 		l := c.Config.Labels
-		s.Name, s.Mode, s.Probe = l[labelService], l[LabelMode], l[LabelProbe]
+		s.Name, s.Mode, s.Probe = l[composecli.LabelService], l[LabelMode], l[LabelProbe]
 		s.URLs = strings.Fields(l[LabelURLs])
 		s.Checks = strings.Fields(l[LabelChecks])
 	}

@@ -228,7 +228,7 @@ func HolderOf(ctx context.Context, eng *engine.Engine, port int) string {
 			for _, p := range c.Ports {
 				if int(p.PublicPort) == port {
 					name := strings.TrimPrefix(firstOr(c.Names, c.ID[:12]), "/")
-					if proj := c.Labels[labelProject]; proj != "" {
+					if proj := c.Labels[composecli.LabelProject]; proj != "" {
 						return fmt.Sprintf("container %s (compose project %s)", name, proj)
 					}
 					return "container " + name
