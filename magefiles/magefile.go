@@ -16,7 +16,7 @@ func Test(ctx context.Context) error {
 	return selftest.Run(ctx)
 }
 
-// Bench measures db:backup and db:restore side by side with the old scripts' commands on a 500+ MB database and prints the ratios.
+// Bench measures db:backup and db:restore against the old scripts (500+ MB database) and env:up against docker compose, side by side, and prints the ratios.
 func Bench(ctx context.Context) error {
 	return selftest.Bench(ctx)
 }
