@@ -72,7 +72,7 @@ func (Db) List(ctx context.Context,
 	})
 }
 
-// Restore replaces the database with a backup, taking a safety backup of it first; a failed restore leaves it as it was.
+// Restore replaces the database with a backup; a safety backup is written before anything changes, and a failed restore leaves the database as it was.
 func (Db) Restore(ctx context.Context,
 	name *string, // the backup to restore (default: a menu on a terminal)
 	latest *bool, // restore the newest good backup
