@@ -38,7 +38,7 @@ func (Diag) Run(ctx context.Context,
 			maxAge = d
 		}
 		opts := diag.Options{Settings: s, BackupMaxAge: maxAge}
-		if t := dbConfig(out, w).Target; t.Kube || t.Namespace != "" || t.Pod != "" || t.Selector != "" || t.Context != "" || t.Target == pgtarget.KindKubernetes {
+		if t := dbConfig(out, w).Target; t.WantsKubernetes() {
 			sel, err := pgtarget.Select(t, func() bool { return false }, func() bool { return true })
 			if err != nil {
 				return err

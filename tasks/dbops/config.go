@@ -27,9 +27,9 @@ type Config struct {
 	BackupDir string
 	AutoKeep  int // backups kept by the prune that follows each backup; 0 turns it off
 
-	Out   *term.Printer
-	In    io.Reader // answers to menus and confirmations
-	InTTY bool      // In is a terminal
+	Out   *term.Printer // set by the caller
+	In    io.Reader     // answers to menus and confirmations
+	InTTY bool          // In is a terminal
 }
 
 // Defaults reads the environment: STEVEDORE_TARGET, STEVEDORE_DB_CONTAINER,
@@ -46,7 +46,6 @@ func Defaults() Config {
 		Service:   envOr("STEVEDORE_DB_SERVICE", "db"),
 		BackupDir: envOr("STEVEDORE_BACKUP_DIR", "database/backups"),
 		AutoKeep:  keep,
-		Out:       term.Stdout(),
 		In:        os.Stdin,
 		InTTY:     term.IsTerminal(os.Stdin),
 	}

@@ -51,6 +51,11 @@ func (f Flags) kubeFlags() []string {
 	return given
 }
 
+// WantsKubernetes reports whether the flags or STEVEDORE_TARGET ask for a pod.
+func (f Flags) WantsKubernetes() bool {
+	return f.Target == KindKubernetes || len(f.kubeFlags()) > 0
+}
+
 // Select decides between Docker and Kubernetes. Explicit choices win and
 // conflicting ones are an error; otherwise Docker when its engine answers,
 // Kubernetes when only a cluster answers. dockerUp and clusterUp are asked

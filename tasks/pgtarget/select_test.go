@@ -51,6 +51,9 @@ func TestSelect(t *testing.T) {
 	sel, err := Select(Flags{Kube: true}, up, up)
 	require.NoError(t, err)
 	assert.Equal(t, DefaultSelector, sel.Flags.Selector, "app=postgres by default")
+	assert.True(t, Flags{KContainer: "pg"}.WantsKubernetes())
+	assert.True(t, Flags{Target: KindKubernetes}.WantsKubernetes())
+	assert.False(t, Flags{Container: "db", Target: "auto"}.WantsKubernetes())
 	asked := false
 	_, _ = Select(Flags{Container: "db"}, func() bool { asked = true; return true }, up)
 	assert.False(t, asked, "an explicit choice asks nothing")
