@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"context"
+	"errors"
 
 	"github.com/magefile/mage/mg"
 
@@ -57,26 +58,15 @@ func (Db) Backup(ctx context.Context,
 	kcontainer *string, // container in the pod (default: its first)
 	context *string, // kubeconfig context (default: the current one)
 ) error {
-	w := where{container, namespace, pod, selector, kcontainer, context, kube}
+	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
 	return run("db:backup", "go tool mage -v db:backup", func(out *term.Printer) error {
 		return dbops.Backup(ctx, dbConfig(out, w), str(name))
 	})
 }
 
-// List shows the backups, newest first: name, when taken, size, database, server version and last verification.
+// List shows the backups, newest first (name, when taken, size, database, server version, last verification), and the previous database the last restore kept.
 func (Db) List(ctx context.Context,
 	json *bool, // print a JSON document (schema in the README) instead of the table
-) error {
-	return run("db:list", "", func(out *term.Printer) error {
-		return dbops.List(dbConfig(out, where{}), flag(json))
-	})
-}
-
-// Restore replaces the database with a backup; a safety backup is written before anything changes, and a failed restore leaves the database as it was.
-func (Db) Restore(ctx context.Context,
-	name *string, // the backup to restore (default: a menu on a terminal)
-	latest *bool, // restore the newest good backup
-	yes *bool, // do not ask for confirmation
 	container *string, // a running PostgreSQL container (default: the stack's db service)
 	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
 	namespace *string, // Kubernetes namespace (default: the context's)
@@ -85,13 +75,41 @@ func (Db) Restore(ctx context.Context,
 	kcontainer *string, // container in the pod (default: its first)
 	context *string, // kubeconfig context (default: the current one)
 ) error {
-	w := where{container, namespace, pod, selector, kcontainer, context, kube}
-	return run("db:restore", "go tool mage db:list", func(out *term.Printer) error {
-		return dbops.Restore(ctx, dbConfig(out, w), dbops.Choice{Name: str(name), Latest: flag(latest)}, flag(yes))
+	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
+	return run("db:list", "", func(out *term.Printer) error {
+		return dbops.List(ctx, dbConfig(out, w), flag(json))
 	})
 }
 
-// Verify proves a backup restores: checksum, restore into a scratch database, tables and rows compared.
+// Restore replaces the database with a backup, loaded beside it, checked and swapped in; the replaced database is kept until the next restore, and -undo swaps it back.
+func (Db) Restore(ctx context.Context,
+	name *string, // the backup to restore (default: a menu on a terminal)
+	latest *bool, // restore the newest good backup
+	undo *bool, // put back the database the last restore replaced (the replaced one is kept in turn)
+	yes *bool, // do not ask for confirmation
+	safety *bool, // also write a safety backup file of the database first (pre-restore_...)
+	container *string, // a running PostgreSQL container (default: the stack's db service)
+	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
+	namespace *string, // Kubernetes namespace (default: the context's)
+	pod *string, // Kubernetes pod
+	selector *string, // Kubernetes label selector for the pod (default app=postgres)
+	kcontainer *string, // container in the pod (default: its first)
+	context *string, // kubeconfig context (default: the current one)
+) error {
+	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
+	return run("db:restore", "go tool mage db:list", func(out *term.Printer) error {
+		cfg := dbConfig(out, w)
+		if flag(undo) {
+			if str(name) != "" || flag(latest) {
+				return errors.New("-undo puts back the database the last restore replaced: pass it without -name or -latest")
+			}
+			return dbops.Undo(ctx, cfg, flag(yes))
+		}
+		return dbops.Restore(ctx, cfg, dbops.Choice{Name: str(name), Latest: flag(latest)}, dbops.RestoreOptions{Yes: flag(yes), SafetyFile: flag(safety)})
+	})
+}
+
+// Verify proves a backup restores: a restore into a scratch database, checksummed on the way, tables and rows compared.
 func (Db) Verify(ctx context.Context,
 	name *string, // the backup to verify (default: the newest)
 	container *string, // a running PostgreSQL container whose server hosts the scratch database
@@ -102,19 +120,26 @@ func (Db) Verify(ctx context.Context,
 	kcontainer *string, // container in the pod (default: its first)
 	context *string, // kubeconfig context (default: the current one)
 ) error {
-	w := where{container, namespace, pod, selector, kcontainer, context, kube}
+	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
 	return run("db:verify", "go tool mage db:list", func(out *term.Printer) error {
 		return dbops.Verify(ctx, dbConfig(out, w), str(name))
 	})
 }
 
-// Prune deletes old backups: keeps the last 10 (and optionally the newest of each day, week, month) and never the newest good one.
+// Prune deletes old backups (keeps the last 10, optionally the newest of each day, week, month; never the newest good one) and drops the database the last restore kept.
 func (Db) Prune(ctx context.Context,
 	keep *int, // how many of the newest backups to keep (default 10)
 	daily *int, // also keep the newest backup of each of the last N days
 	weekly *int, // also keep the newest backup of each of the last N weeks
 	monthly *int, // also keep the newest backup of each of the last N months
-	dryrun *bool, // print the plan, delete nothing
+	dryrun *bool, // print the plan, change nothing
+	container *string, // a running PostgreSQL container (default: the stack's db service)
+	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
+	namespace *string, // Kubernetes namespace (default: the context's)
+	pod *string, // Kubernetes pod
+	selector *string, // Kubernetes label selector for the pod (default app=postgres)
+	kcontainer *string, // container in the pod (default: its first)
+	context *string, // kubeconfig context (default: the current one)
 ) error {
 	p := retention.DefaultPolicy
 	for _, f := range []struct {
@@ -125,7 +150,8 @@ func (Db) Prune(ctx context.Context,
 			*f.dst = *f.v
 		}
 	}
+	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
 	return run("db:prune", "", func(out *term.Printer) error {
-		return dbops.Prune(ctx, dbConfig(out, where{}), p, flag(dryrun))
+		return dbops.Prune(ctx, dbConfig(out, w), p, flag(dryrun))
 	})
 }

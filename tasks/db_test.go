@@ -87,16 +87,20 @@ func TestBackupReportsAndRestores(t *testing.T) {
 	assert.Contains(t, failureLine(t, r), "exists already")
 
 	f.sql(t, `DELETE FROM item WHERE id % 2 = 0`)
-	require.NotEqual(t, before, f.state(t))
+	changed := f.state(t)
+	require.NotEqual(t, before, changed)
 	r = f.run(t, "db:restore", "-name=before_change", "-yes")
 	require.Equal(t, 0, r.Code, r.Out)
 	assert.Equal(t, before, f.state(t))
-	names := []string{}
-	for _, e := range f.list(t) {
-		names = append(names, e.Name)
-	}
-	assert.Len(t, names, 2, "the backup and the safety backup: %v", names)
-	assert.True(t, strings.HasPrefix(names[0], "pre-restore_"), names)
+	assert.Contains(t, r.Out, "undo     go tool mage db:restore -undo")
+	assert.Equal(t, []string{"before_change"}, names(f.list(t)), "the replaced database is kept on the server, not as a file")
+
+	r = f.run(t, "db:restore", "-name=before_change", "-yes", "-safety")
+	require.Equal(t, 0, r.Code, r.Out)
+	assert.Contains(t, r.Out, "✓ safety backup pre-restore_")
+	all := names(f.list(t))
+	require.Len(t, all, 2, "a safety file when asked for: %v", all)
+	assert.True(t, strings.HasPrefix(all[0], "pre-restore_"), all)
 
 	r = f.run(t, "db:verify")
 	require.Equal(t, 0, r.Code, r.Out)

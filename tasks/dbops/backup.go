@@ -2,6 +2,7 @@ package dbops
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -24,16 +25,11 @@ func Backup(ctx context.Context, cfg Config, name string) error {
 			return err
 		}
 	}
-	s, err := open(ctx, cfg)
+	s, done, err := openLocked(ctx, cfg, "db:backup")
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	l, err := s.lock(ctx, "db:backup")
-	if err != nil {
-		return err
-	}
-	defer l.Release()
+	defer done()
 
 	rec, err := s.backup(ctx, name, "backup")
 	if err != nil {
@@ -41,8 +37,10 @@ func Backup(ctx context.Context, cfg Config, name string) error {
 	}
 	printBackup(cfg.Out, s.store, rec)
 	if cfg.AutoKeep > 0 {
-		// The backup is good whatever happens here.
-		if err := s.prune(ctx, retention.Policy{Last: cfg.AutoKeep}, false); err != nil {
+		// The backup is good whatever happens here. It is kept whatever the
+		// clock said when it was taken: a clock set back must not make it
+		// look older than the backups it follows.
+		if err := s.prune(ctx, retention.Policy{Last: cfg.AutoKeep}, false, rec.Name); err != nil {
 			cfg.Out.Warn("the backup is good, but pruning old ones failed: %v", err)
 		}
 	}
@@ -73,6 +71,10 @@ func (s *session) takeBackup(ctx context.Context, name, prefix string, progress 
 	}
 	out := s.cfg.Out
 	rec, err := pgbackup.Backup(ctx, s.db, s.store, name, progress)
+	var exists *pgbackup.ExistsError
+	if errors.As(err, &exists) {
+		return nil, err // refused before anything was tried: not a failed backup
+	}
 	if err != nil {
 		why := err.Error()
 		if ctx.Err() != nil {

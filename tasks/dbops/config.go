@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/stevedore-dev/stevedore/tasks/engine"
+	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/retention"
 	"github.com/stevedore-dev/stevedore/tasks/store"
@@ -77,15 +78,38 @@ func openStore(cfg Config) (*store.Store, error) {
 	return store.Open(cfg.BackupDir)
 }
 
-// open finds the database: in Docker (a container, or the compose
-// project's db service) or in a Kubernetes pod, as pgtarget.Select decides.
-// A cluster is never picked silently.
+// open opens the backup folder and finds the database (see connect).
 func open(ctx context.Context, cfg Config) (*session, error) {
 	st, err := openStore(cfg)
 	if err != nil {
 		return nil, err
 	}
 	s := &session{cfg: cfg, store: st}
+	if err := s.connect(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// openLocked is open, then lock: the start of a target that changes the
+// folder or the server. done releases both.
+func openLocked(ctx context.Context, cfg Config, action string) (s *session, done func(), err error) {
+	if s, err = open(ctx, cfg); err != nil {
+		return nil, nil, err
+	}
+	l, err := s.lock(ctx, action)
+	if err != nil {
+		s.close()
+		return nil, nil, err
+	}
+	return s, func() { l.Release(); s.close() }, nil
+}
+
+// connect finds the database: in Docker (a container, or the compose
+// project's db service) or in a Kubernetes pod, as pgtarget.Select decides.
+// A cluster is never picked silently.
+func (s *session) connect(ctx context.Context) error {
+	cfg := s.cfg
 	var engErr error
 	sel, err := pgtarget.Select(cfg.Target,
 		func() bool { s.eng, engErr = engine.Connect(ctx); return engErr == nil },
@@ -93,22 +117,22 @@ func open(ctx context.Context, cfg Config) (*session, error) {
 	if err != nil {
 		s.close()
 		if engErr != nil {
-			return nil, fmt.Errorf("%w (%v)", err, engErr)
+			return fmt.Errorf("%w (%v)", err, engErr)
 		}
-		return nil, err
+		return err
 	}
 	if sel.Kind == pgtarget.KindKubernetes {
 		s.close() // an engine asked during auto-detection is not needed
 		s.eng = nil
 		if s.db, err = pgtarget.OpenPod(ctx, sel.Flags); err != nil {
-			return nil, err
+			return err
 		}
 		cfg.Out.Step("target: Kubernetes %s (%s)", s.db.Describe(), sel.Reason)
-		return s, nil
+		return nil
 	}
 	if s.eng == nil {
 		if s.eng, err = engine.Connect(ctx); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	cfg.Out.Detail("target: Docker (%s)", sel.Reason)
@@ -121,17 +145,28 @@ func open(ctx context.Context, cfg Config) (*session, error) {
 	if ref == "" {
 		if ref, err = pgtarget.FindService(ctx, s.eng, cfg.Project, cfg.Service); err != nil {
 			s.close()
-			return nil, err
+			return err
 		}
 	}
 	if s.db, err = pgtarget.OpenContainer(ctx, s.eng, ref); err != nil {
 		s.close()
-		return nil, err
+		return err
 	}
-	return s, nil
+	return nil
 }
 
-// lock takes the backup folder's lock and cleans what interrupted runs left.
+// tryConnect connects for work that can do without the database (listing,
+// pruning files): a failure is said, not returned.
+func (s *session) tryConnect(ctx context.Context, what string) bool {
+	if err := s.connect(ctx); err != nil {
+		s.cfg.Out.Warn("%s not checked: %v", what, err)
+		return false
+	}
+	return true
+}
+
+// lock takes the backup folder's lock, cleans what interrupted runs left in
+// the folder and, with a database, repairs what they left on its server.
 func (s *session) lock(ctx context.Context, action string) (*store.Lock, error) {
 	l, err := s.store.Acquire(ctx, action, lockWait)
 	if err != nil {
@@ -145,7 +180,27 @@ func (s *session) lock(ctx context.Context, action string) (*store.Lock, error) 
 	for _, n := range removed {
 		s.cfg.Out.Detail("removed %s, left by an interrupted run", n)
 	}
+	s.repair(ctx)
 	return l, nil
+}
+
+// repair undoes, on the server, what interrupted restores and verifies left
+// (see pgbackup.Repair), and says so. A failure to look is a warning: the
+// work at hand may still succeed.
+func (s *session) repair(ctx context.Context) {
+	if s.db == nil {
+		return
+	}
+	left, err := pgbackup.Repair(ctx, s.db)
+	if err != nil {
+		s.cfg.Out.Warn("could not look for what interrupted runs left on the server: %v", err)
+	}
+	for _, r := range left.Repaired {
+		s.cfg.Out.Warn("repaired: %s", r)
+	}
+	for _, b := range left.Busy {
+		s.cfg.Out.Detail("left alone: %s", b)
+	}
 }
 
 // lockWait is how long a second run waits for the folder before giving up.

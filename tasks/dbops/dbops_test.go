@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stevedore-dev/stevedore/tasks/dumpscan"
+	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
 	"github.com/stevedore-dev/stevedore/tasks/store"
 )
 
@@ -62,7 +63,8 @@ func TestConfirm(t *testing.T) {
 }
 
 func TestListingJSONSchema(t *testing.T) {
-	data, err := json.Marshal(BuildListing("/b", entries()))
+	kept := []pgbackup.Kept{{Name: "app__before_20261123_093000", At: at, Size: 42}}
+	data, err := json.Marshal(BuildListing("/b", entries(), "app", kept))
 	require.NoError(t, err)
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(data, &doc))
@@ -79,9 +81,19 @@ func TestListingJSONSchema(t *testing.T) {
 	assert.Equal(t, "legacy .sql.zip", legacy["format"])
 	assert.Nil(t, legacy["verified"], "never verified is null")
 
-	empty, err := json.Marshal(BuildListing("/b", nil))
+	ke := doc["kept"].([]any)[0].(map[string]any)
+	assert.Equal(t, "app__before_20261123_093000", ke["name"])
+	assert.Equal(t, "app", ke["database"])
+	assert.EqualValues(t, 42, ke["size"])
+	assert.Equal(t, "2026-11-23T09:30:00Z", ke["kept_at"])
+
+	empty, err := json.Marshal(BuildListing("/b", nil, "app", []pgbackup.Kept{}))
 	require.NoError(t, err)
 	assert.Contains(t, string(empty), `"backups":[]`, "an empty folder is an empty list, not null")
+	assert.Contains(t, string(empty), `"kept":[]`)
+	unknown, err := json.Marshal(BuildListing("/b", nil, "", nil))
+	require.NoError(t, err)
+	assert.Contains(t, string(unknown), `"kept":null`, "null: the database could not be asked")
 }
 
 func TestTableMarksVerification(t *testing.T) {

@@ -5,24 +5,39 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
 	"github.com/stevedore-dev/stevedore/tasks/retention"
 	"github.com/stevedore-dev/stevedore/tasks/store"
+	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
-// Prune is db:prune: it deletes the backups the policy does not keep, or
-// with dryRun only prints the plan. It refuses while the last backup failed.
+// Prune is db:prune: it deletes the backups the policy does not keep and
+// drops the previous database the last restore kept (its undo), or with
+// dryRun only says what it would do, changing nothing on disk or on the
+// server. It refuses while the last backup failed.
 func Prune(ctx context.Context, cfg Config, p retention.Policy, dryRun bool) error {
-	st, err := openStore(cfg)
-	if err != nil {
+	s := &session{cfg: cfg, store: store.At(cfg.BackupDir)}
+	defer s.close()
+	connected := s.tryConnect(ctx, "kept databases")
+	if !dryRun {
+		st, err := openStore(cfg)
+		if err != nil {
+			return err
+		}
+		s.store = st
+		l, err := s.lock(ctx, "db:prune")
+		if err != nil {
+			return err
+		}
+		defer l.Release()
+	}
+	if err := s.prune(ctx, p, dryRun, ""); err != nil {
 		return err
 	}
-	s := &session{cfg: cfg, store: st}
-	l, err := s.lock(ctx, "db:prune")
-	if err != nil {
-		return err
+	if connected {
+		return s.pruneKept(ctx, dryRun)
 	}
-	defer l.Release()
-	return s.prune(ctx, p, dryRun)
+	return nil
 }
 
 // FailedBackupError stops pruning after a failed backup: the old backups may
@@ -37,7 +52,9 @@ func (e *FailedBackupError) Error() string {
 // Next takes a backup that succeeds.
 func (e *FailedBackupError) Next() string { return "go tool mage db:backup" }
 
-func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool) error {
+// prune applies p to the backup folder; pinned (a name, or "") is kept
+// whatever its time.
+func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool, pinned string) error {
 	out := s.cfg.Out
 	if f, err := s.store.LastFailure(); err != nil {
 		return err
@@ -52,6 +69,9 @@ func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool) er
 	byName := map[string]store.Entry{}
 	for i, e := range entries {
 		items[i] = retention.Item{Name: e.Name, When: e.When, Good: e.Good()}
+		if e.Name == pinned {
+			items[i].Pinned = "just taken"
+		}
 		byName[e.Name] = e
 	}
 	plan := retention.Plan(items, p)
@@ -69,9 +89,8 @@ func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool) er
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		e := byName[it.Name]
 		if !dryRun {
-			if err := removeBackup(s.store, e); err != nil {
+			if err := removeBackup(s.store, byName[it.Name]); err != nil {
 				return err
 			}
 		}
@@ -86,6 +105,21 @@ func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool) er
 		out.OK("prune%s: %s %d, kept %d (%s)", map[bool]string{true: " (dry run)"}[dryRun], verb, len(doomed), len(plan)-len(doomed), p)
 	}
 	return nil
+}
+
+// pruneKept drops the previous databases restores kept on the server.
+func (s *session) pruneKept(ctx context.Context, dryRun bool) error {
+	verb, kept, err := "dropped", []pgbackup.Kept(nil), error(nil)
+	if dryRun {
+		verb = "would drop"
+		kept, err = pgbackup.KeptDatabases(ctx, s.db)
+	} else {
+		kept, err = pgbackup.DropKept(ctx, s.db, "")
+	}
+	for _, k := range kept {
+		s.cfg.Out.Step("%s %s (%s), the previous database the last restore kept (its undo)", verb, k.Name, term.Bytes(k.Size))
+	}
+	return err
 }
 
 // removeBackup deletes the record first: from that moment the data file is

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stevedore-dev/stevedore/tasks/dumpscan"
 	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
 	"github.com/stevedore-dev/stevedore/tasks/store"
 	"github.com/stevedore-dev/stevedore/tasks/term"
@@ -35,20 +36,26 @@ func (ChoiceNeededError) Error() string {
 func (ChoiceNeededError) Next() string { return "go tool mage db:list" }
 
 // ConfirmNeededError asks for -yes where no one can confirm.
-type ConfirmNeededError struct{ Name string }
+type ConfirmNeededError struct{ Command string }
 
 func (e ConfirmNeededError) Error() string {
-	return "restoring replaces the database; without a terminal to confirm on, pass -yes"
+	return "this replaces the database; without a terminal to confirm on, pass -yes"
 }
 
 // Next is the same command, confirmed.
-func (e ConfirmNeededError) Next() string {
-	return "go tool mage db:restore -name=" + e.Name + " -yes"
+func (e ConfirmNeededError) Next() string { return e.Command + " -yes" }
+
+// RestoreOptions are db:restore's choices beyond the backup.
+type RestoreOptions struct {
+	Yes        bool // do not ask
+	SafetyFile bool // also write a safety backup file of the live database first
 }
 
-// Restore is db:restore: choose a backup, confirm, take a safety backup of
-// the database as it is, then restore (see pgbackup.Restore).
-func Restore(ctx context.Context, cfg Config, c Choice, yes bool) error {
+// Restore is db:restore: choose a backup, confirm, then load it beside the
+// live database, check it and swap it in (see pgbackup.Prepare). The live
+// database is kept, renamed, until the next restore or db:prune: an undo is
+// a rename, and writes made while the backup loaded are in it.
+func Restore(ctx context.Context, cfg Config, c Choice, opts RestoreOptions) error {
 	s, err := open(ctx, cfg)
 	if err != nil {
 		return err
@@ -58,64 +65,120 @@ func Restore(ctx context.Context, cfg Config, c Choice, yes bool) error {
 	if err != nil {
 		return err
 	}
-	if !yes {
-		if !cfg.InTTY {
-			return ConfirmNeededError{Name: entry.Name}
-		}
-		q := fmt.Sprintf("Replace database %s in %s with backup %s (taken %s)? A safety backup is taken first. [y/N] ",
-			s.db.Credentials().Database, s.db.Describe(), entry.Name, entry.When.Local().Format("2006-01-02 15:04:05"))
-		if ok, err := confirm(cfg.In, cfg.Out.Writer(), q); err != nil {
-			return err
-		} else if !ok {
-			return ErrCancelled
-		}
+	live := s.db.Credentials().Database
+	q := fmt.Sprintf("Replace database %s in %s with backup %s (taken %s)? The current database is kept beside it until the next restore, so this can be undone. [y/N] ",
+		live, s.db.Describe(), entry.Name, entry.When.Local().Format("2006-01-02 15:04:05"))
+	if err := s.confirm(opts.Yes, q, "go tool mage db:restore -name="+entry.Name); err != nil {
+		return err
 	}
 	l, err := s.lock(ctx, "db:restore")
 	if err != nil {
 		return err
 	}
 	defer l.Release()
+	if err := s.checkRoom(ctx, entry, true); err != nil {
+		return err
+	}
 
-	// The safety backup reads the live database while the backup is loaded
-	// beside it: they touch different databases, and only the swap, after
-	// both, changes the live one.
 	start := time.Now()
-	cfg.Out.Step("restoring %s into database %s (loaded beside it, checked, then swapped in), with a safety backup of it meanwhile",
-		entry.Name, s.db.Credentials().Database)
-	var safety *store.Record
-	var safetyErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		safety, safetyErr = s.backupQuiet(ctx, store.SafetyPrefix)
-	}()
-	progress := cfg.Out.Progress("restoring")
-	check, err := pgbackup.Prepare(ctx, s.db, entry, progress)
-	progress.Done()
-	<-done
-	if safetyErr != nil {
+	cfg.Out.Step("restoring %s into database %s: loaded beside it, checked, then swapped in", entry.Name, live)
+	safety := s.safetyBackup(ctx, opts.SafetyFile)
+	progress := cfg.Out.Progress("creating a scratch database")
+	prepared, err := pgbackup.Prepare(ctx, s.db, entry, progress)
+	if safetyErr := safety.wait(); safetyErr != nil {
+		progress.Done()
 		if err == nil {
-			pgbackup.Discard(ctx, s.db)
+			prepared.Discard(ctx)
 		}
 		return errors.Join(fmt.Errorf("safety backup failed, so nothing was restored: %w", safetyErr), err)
 	}
-	cfg.Out.OK("safety backup %s (%s)", safety.Name, term.Bytes(safety.Size))
-	if err == nil {
-		err = pgbackup.Swap(ctx, s.db)
-	}
 	if err != nil {
-		return &RestoreError{Err: err, Safety: safety.Name}
+		progress.Done()
+		return &RestoreError{Err: err, Name: entry.Name}
 	}
-	cfg.Out.OK("restored %s in %s: %s, %s, %s, all as the backup holds them",
-		entry.Name, term.Duration(time.Since(start)), plural(check.Tables, "table"), plural(check.Rows, "row"), plural(check.LargeObjects, "large object"))
-	cfg.Out.Detail("undo with: go tool mage db:restore -name=%s", safety.Name)
+	progress.Phase(pgbackup.PhaseSwapping, 0)
+	kept, err := prepared.SwapIn(ctx, time.Now())
+	progress.Done()
+	if err != nil {
+		return &RestoreError{Err: err, Name: entry.Name}
+	}
+	check := prepared.Check
+	cfg.Out.OK("restored %s in %s: %s", entry.Name, term.Duration(time.Since(start)), checkSummary(check))
+	s.tellLimits(check)
+	if dropped, err := pgbackup.DropKept(ctx, s.db, kept); err != nil {
+		cfg.Out.Warn("the restore is done, but dropping the database the previous restore kept failed: %v", err)
+	} else {
+		for _, k := range dropped {
+			cfg.Out.Detail("dropped %s (%s), kept by the previous restore", k.Name, term.Bytes(k.Size))
+		}
+	}
+	fmt.Fprintf(cfg.Out.Writer(), "  kept     %s: database %s as it was, writes made during the restore included\n", kept, live)
+	fmt.Fprintf(cfg.Out.Writer(), "  undo     go tool mage db:restore -undo\n")
 	return nil
+}
+
+// checkSummary says what a check proved, in a few words.
+func checkSummary(c pgbackup.Check) string {
+	if c.Tables == 0 && c.InsertTables > 0 {
+		return "checksum ok, restores cleanly"
+	}
+	return fmt.Sprintf("%s, %s and %s, all as the backup holds them",
+		plural(c.Tables, "table"), plural(c.Rows, "row"), plural(c.LargeObjects, "large object"))
+}
+
+// tellLimits says what a check could not compare and what it did not run.
+func (s *session) tellLimits(c pgbackup.Check) {
+	if l := c.Limits(); l != "" {
+		s.cfg.Out.Warn("%s", l)
+	}
+	if len(c.Skipped) > 0 {
+		s.cfg.Out.Warn("not run, because they are about the database itself, whose own settings stay: %s", dumpscan.SkippedSummary(c.Skipped))
+	}
+}
+
+// Undo is db:restore -undo: the database the last restore kept is swapped
+// back in, and the one it replaces is kept in its turn.
+func Undo(ctx context.Context, cfg Config, yes bool) error {
+	s, done, err := openLocked(ctx, cfg, "db:restore -undo")
+	if err != nil {
+		return err
+	}
+	defer done()
+	kept, err := pgbackup.KeptDatabases(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	live := s.db.Credentials().Database
+	if len(kept) == 0 {
+		return &pgbackup.NothingToUndoError{Database: live}
+	}
+	q := fmt.Sprintf("Put database %s in %s back as it was before the last restore (kept as %s)? The current one is kept in its place. [y/N] ",
+		live, s.db.Describe(), kept[0].Name)
+	if err := s.confirm(yes, q, "go tool mage db:restore -undo"); err != nil {
+		return err
+	}
+	start := time.Now()
+	back, keptNow, err := pgbackup.Undo(ctx, s.db, time.Now())
+	if err != nil {
+		return fmt.Errorf("undo: %w; the database was not changed", err)
+	}
+	cfg.Out.OK("undone in %s: database %s is back as it was before the restore%s", term.Duration(time.Since(start)), live, keptWhen(back))
+	fmt.Fprintf(cfg.Out.Writer(), "  kept     %s: the database the undo replaced\n", keptNow)
+	fmt.Fprintf(cfg.Out.Writer(), "  redo     go tool mage db:restore -undo\n")
+	return nil
+}
+
+func keptWhen(k pgbackup.Kept) string {
+	if k.At.IsZero() {
+		return ""
+	}
+	return " of " + k.At.Local().Format("2006-01-02 15:04:05")
 }
 
 // RestoreError is a failed restore: the database is as it was.
 type RestoreError struct {
-	Err    error
-	Safety string
+	Err  error
+	Name string
 }
 
 func (e *RestoreError) Error() string {
@@ -124,15 +187,99 @@ func (e *RestoreError) Error() string {
 
 func (e *RestoreError) Unwrap() error { return e.Err }
 
-// Next checks the backup on its own.
-func (e *RestoreError) Next() string { return "go tool mage db:verify -name=" + nameOf(e.Err) }
-
-func nameOf(err error) string {
-	var ce *pgbackup.ChecksumError
-	if errors.As(err, &ce) {
-		return ce.Name
+// Next is another backup when this one is bad, else the same restore once
+// the cause is fixed.
+func (e *RestoreError) Next() string {
+	if pgbackup.BadBackup(e.Err) {
+		return "go tool mage db:list"
 	}
-	return "NAME"
+	return "go tool mage db:restore -name=" + e.Name
+}
+
+// NoRoomError says the server cannot hold the copy a restore or verify loads.
+type NoRoomError struct {
+	Free, Need int64
+	Name       string
+}
+
+func (e *NoRoomError) Error() string {
+	return fmt.Sprintf("the server has %s free where its data lives, and loading %s beside the live database needs about %s: free space on the server first (nothing was changed)",
+		term.Bytes(e.Free), e.Name, term.Bytes(e.Need))
+}
+
+// checkRoom makes sure the server can hold the database a load creates
+// beside the live one. When it cannot, but can once the previous database
+// a restore kept is gone, and dropKept allows, that one is dropped (a
+// restore replaces it anyway).
+func (s *session) checkRoom(ctx context.Context, e store.Entry, dropKept bool) error {
+	need := pgbackup.SpaceNeeded(e)
+	free, err := s.db.FreeSpace(ctx)
+	if err != nil {
+		s.cfg.Out.Warn("could not check the server's free space (%v): going on", err)
+		return nil
+	}
+	if free >= need {
+		s.cfg.Out.Detail("the server has %s free; the load needs about %s", term.Bytes(free), term.Bytes(need))
+		return nil
+	}
+	if dropKept {
+		kept, err := pgbackup.KeptDatabases(ctx, s.db)
+		if err != nil {
+			return err
+		}
+		var size int64
+		for _, k := range kept {
+			size += k.Size
+		}
+		if len(kept) > 0 && free+size >= need {
+			if _, err := pgbackup.DropKept(ctx, s.db, ""); err != nil {
+				return err
+			}
+			s.cfg.Out.Warn("dropped the previous database the last restore kept (%s, %s) to make room: the server had %s free, the load needs about %s",
+				kept[0].Name, term.Bytes(size), term.Bytes(free), term.Bytes(need))
+			return nil
+		}
+	}
+	return &NoRoomError{Free: free, Need: need, Name: e.Name}
+}
+
+// pending is a safety backup being taken beside other work.
+type pending struct{ done chan error }
+
+// safetyBackup starts a safety backup file of the live database, when
+// wanted; it reads the live database while the backup loads beside it.
+func (s *session) safetyBackup(ctx context.Context, wanted bool) pending {
+	p := pending{done: make(chan error, 1)}
+	if !wanted {
+		p.done <- nil
+		return p
+	}
+	go func() {
+		rec, err := s.takeBackup(ctx, "", store.SafetyPrefix, nil)
+		if err == nil {
+			s.cfg.Out.OK("safety backup %s (%s)", rec.Name, term.Bytes(rec.Size))
+		}
+		p.done <- err
+	}()
+	return p
+}
+
+func (p pending) wait() error { return <-p.done }
+
+// confirm asks q on a terminal unless yes; without one, it needs -yes.
+func (s *session) confirm(yes bool, q, command string) error {
+	if yes {
+		return nil
+	}
+	if !s.cfg.InTTY {
+		return ConfirmNeededError{Command: command}
+	}
+	if ok, err := confirm(s.cfg.In, s.cfg.Out.Writer(), q); err != nil {
+		return err
+	} else if !ok {
+		return ErrCancelled
+	}
+	return nil
 }
 
 // choose resolves a Choice, showing a menu on a terminal when it is empty.

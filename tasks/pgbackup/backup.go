@@ -12,6 +12,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -34,9 +36,12 @@ func (e *IncompleteDumpError) Error() string {
 // left that looks like a backup. progress, if not nil, sees the dump's bytes.
 func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name string, progress io.Writer) (*store.Record, error) {
 	if st.Exists(name) {
-		return nil, fmt.Errorf("a backup named %s exists already; choose another -name", name)
+		return nil, &ExistsError{Name: name}
 	}
 	start := time.Now()
+	// The database's size sizes a later restore; asked while the dump runs.
+	dbSize := make(chan int64, 1)
+	go func() { dbSize <- databaseSize(ctx, db) }()
 	data, err := store.CreatePending(st.DataPath(name))
 	if err != nil {
 		return nil, err
@@ -82,11 +87,29 @@ func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name str
 		SHA256:        hex.EncodeToString(hash.Sum(nil)),
 		Tables:        scan.Tables(),
 		LargeObjects:  scan.LargeObjects(),
+		DatabaseSize:  <-dbSize,
 	}
 	if err := st.WriteRecord(rec); err != nil {
 		return nil, fmt.Errorf("write the record of %s: %w", name, err)
 	}
 	return rec, nil
+}
+
+// ExistsError refuses a backup whose name is taken: nothing was attempted.
+type ExistsError struct{ Name string }
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("a backup named %s exists already; choose another -name", e.Name)
+}
+
+// databaseSize returns the size of db's database, or 0 when it cannot say.
+func databaseSize(ctx context.Context, db pgtarget.Database) int64 {
+	out, err := db.Query(ctx, db.Credentials().Database, "SELECT pg_database_size(current_database())")
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
+	return n
 }
 
 // encoderOptions trade a little size for speed: zstd's fastest level with

@@ -46,7 +46,7 @@ func TestKubeStandInBackupVerifyRestore(t *testing.T) {
 	_, err = conn.Exec(ctx, `DELETE FROM item WHERE id > 10`)
 	require.NoError(t, err)
 	conn.Close(ctx)
-	check, err := pgbackup.Restore(ctx, db, entry, nil)
+	check, _, err := pgbackup.Restore(ctx, db, entry, nil)
 	require.NoError(t, err)
 	assert.EqualValues(t, 5000, check.Rows)
 	var n int

@@ -144,16 +144,28 @@ func (d *Docker) Query(ctx context.Context, db, sql string) (string, error) {
 		return "", err
 	}
 	if code != 0 {
-		return "", fmt.Errorf("psql in %s exited %d: %s", d.name, code, lastLine(stderr))
+		return "", ParseExit("psql", code, stderr)
 	}
 	return stdout, nil
+}
+
+// FreeSpace runs df in the database container.
+func (d *Docker) FreeSpace(ctx context.Context) (int64, error) {
+	stdout, stderr, code, err := d.exec(ctx, []string{"sh", "-c", FreeSpaceScript})
+	if err != nil {
+		return 0, err
+	}
+	if code != 0 {
+		return 0, ParseExit("df", code, stderr)
+	}
+	return ParseFreeSpace(stdout)
 }
 
 // exec runs args in the database container with the password in the
 // process's environment (never its command line) and returns its output.
 func (d *Docker) exec(ctx context.Context, args []string) (stdout, stderr string, code int, err error) {
 	created, err := d.eng.ExecCreate(ctx, d.id, client.ExecCreateOptions{
-		Cmd: args, Env: []string{"PGPASSWORD=" + d.creds.Password},
+		Cmd: args, Env: []string{"PGPASSWORD=" + d.creds.Password, "PGAPPNAME=" + AppName()},
 		AttachStdout: true, AttachStderr: true,
 	})
 	if err != nil {
@@ -219,8 +231,8 @@ func (d *Docker) Dump(ctx context.Context, w io.Writer) error {
 }
 
 // Load runs psql in a sidecar container reading r.
-func (d *Docker) Load(ctx context.Context, db string, r io.Reader) ([]int64, error) {
-	var counts []int64
+func (d *Docker) Load(ctx context.Context, db string, r io.Reader) (Tags, error) {
+	var tags Tags
 	err := d.sidecar(ctx, "load", LoadArgs(d.creds, db, "/io/stream"), []string{"PGOPTIONS=" + LoadSessionOptions},
 		func(fifo string, exited <-chan struct{}) error {
 			f, err := openFIFO(ctx, fifo, os.O_WRONLY, exited)
@@ -237,10 +249,10 @@ func (d *Docker) Load(ctx context.Context, db string, r io.Reader) ([]int64, err
 			return err
 		},
 		func(stdout *os.File) (err error) {
-			counts, err = CopyCounts(stdout)
+			tags, err = ReadTags(stdout)
 			return err
 		})
-	return counts, err
+	return tags, err
 }
 
 // sidecar runs args in a new container from the database's own image that
@@ -273,7 +285,7 @@ func (d *Docker) sidecar(ctx context.Context, role string, args, env []string,
 			Entrypoint: []string{"sh", "-c", `exec "$@" >/io/stdout 2>/io/stderr`, "sh"},
 			Cmd:        args,
 			User:       fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
-			Env:        append([]string{"PGPASSFILE=/io/pgpass", "PGCONNECT_TIMEOUT=10"}, env...),
+			Env:        append([]string{"PGPASSFILE=/io/pgpass", "PGCONNECT_TIMEOUT=10", "PGAPPNAME=" + AppName()}, env...),
 			Labels:     map[string]string{LabelSidecar: role, labelOwner: owner()},
 		},
 		HostConfig: &container.HostConfig{
@@ -320,12 +332,10 @@ func (d *Docker) sidecar(ctx context.Context, role string, args, env []string,
 	if transferErr != nil || ctx.Err() != nil {
 		d.remove(created.ID) // stop the client program at once
 	}
-	select {
-	case <-exited:
-	case <-time.After(30 * time.Second):
-		d.remove(created.ID)
-		<-exited
-	}
+	// The transfer is over, but the program may work on for as long as the
+	// data needs (psql building indexes after the last row): it is done when
+	// it exits. Ctrl-C still removes the container at once (above).
+	<-exited
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -334,7 +344,7 @@ func (d *Docker) sidecar(ctx context.Context, role string, args, env []string,
 	case transferErr != nil && !errors.Is(transferErr, errPeerGone):
 		return transferErr // the cause: the client program only saw a broken pipe
 	case status != 0 && status != -1:
-		return fmt.Errorf("%s exited %d: %s", args[0], status, lastLine(string(stderr)))
+		return d.containerErr(ctx, ParseExit(args[0], int(status), string(stderr)))
 	case transferErr != nil:
 		return transferErr
 	case waitErr != nil:
@@ -395,13 +405,11 @@ func openFIFO(ctx context.Context, path string, flag int, exited <-chan struct{}
 // FIFO: its exit status and stderr say why.
 var errPeerGone = errors.New("the client program exited before opening its stream")
 
+// lastLine returns the last line of s with words, trimmed.
 func lastLine(s string) string {
 	var t proc.Tail
 	_, _ = t.Write([]byte(s))
-	if l := t.LastLine(); l != "" {
-		return l
-	}
-	return "no message"
+	return t.LastLine()
 }
 
 // ioDirPrefix starts the name of a sidecar's exchange folder, followed by

@@ -74,7 +74,7 @@ func ExecArgs(base []string, pod, container string, stdin bool, script string, a
 	if stdin {
 		out = append(out, "-i")
 	}
-	out = append(out, pod, "-c", container, "--", "sh", "-c", script, "sh")
+	out = append(out, pod, "-c", container, "--", "env", "PGAPPNAME="+AppName(), "sh", "-c", script, "sh")
 	return append(out, args...)
 }
 
@@ -88,7 +88,7 @@ func (e *ClusterError) Next() string { return e.NextCmd }
 
 // kubectlError turns kubectl's complaint into a ClusterError with the next command.
 func kubectlError(base []string, err error, stderr string) error {
-	msg := lastLine(stderr)
+	msg := orNoMessage(lastLine(stderr))
 	switch {
 	case strings.Contains(stderr, "Unable to connect to the server"), strings.Contains(stderr, "connection refused"):
 		return &ClusterError{Msg: "Kubernetes cluster not reachable: " + msg, NextCmd: strings.Join(append(base[:len(base):len(base)], "cluster-info"), " ")}
@@ -214,11 +214,12 @@ type report struct {
 	exit   int
 	bytes  int64
 	sha256 string
-	text   string // the last line that is not part of the report
+	stderr string // the program's own stderr: every line not part of the report
 }
 
 func parseReport(stderr string) (report, bool) {
 	r := report{exit: -1, bytes: -1}
+	var rest []string
 	for _, line := range strings.Split(stderr, "\n") {
 		switch k, v, _ := strings.Cut(strings.TrimSpace(line), " "); k {
 		case "stevedore-exit":
@@ -229,10 +230,11 @@ func parseReport(stderr string) (report, bool) {
 			r.sha256 = v
 		default:
 			if strings.TrimSpace(line) != "" {
-				r.text = strings.TrimSpace(line)
+				rest = append(rest, line)
 			}
 		}
 	}
+	r.stderr = strings.Join(rest, "\n")
 	return r, r.exit >= 0 && r.bytes >= 0
 }
 
@@ -250,7 +252,7 @@ func (k *Kube) Dump(ctx context.Context, w io.Writer) error {
 	case !ok:
 		return &TruncatedError{Got: n.n, Sent: -1}
 	case r.exit != 0:
-		return fmt.Errorf("pg_dump exited %d: %s", r.exit, orNoMessage(r.text))
+		return ParseExit("pg_dump", r.exit, r.stderr)
 	case r.bytes != n.n || r.sha256 != hex.EncodeToString(h.Sum(nil)):
 		return &TruncatedError{Got: n.n, Sent: r.bytes}
 	}
@@ -258,38 +260,40 @@ func (k *Kube) Dump(ctx context.Context, w io.Writer) error {
 }
 
 // Load runs psql in the pod on r and checks that psql was given every byte.
-func (k *Kube) Load(ctx context.Context, db string, r io.Reader) ([]int64, error) {
+func (k *Kube) Load(ctx context.Context, db string, r io.Reader) (Tags, error) {
 	sent := &countingReader{r: r}
 	pr, pw := io.Pipe()
-	counts := make(chan []int64, 1)
+	tags := make(chan Tags, 1)
 	go func() {
-		c, _ := CopyCounts(pr)
+		t, _ := ReadTags(pr)
 		io.Copy(io.Discard, pr)
-		counts <- c
+		tags <- t
 	}()
 	stderr, err := k.run(ctx, sent, pw, loadScript, LoadArgs(k.creds, db, "-")...)
 	pw.Close()
-	copied := <-counts
+	stored := <-tags
 	if err != nil {
-		return nil, err
+		return Tags{}, err
 	}
 	rep, ok := parseReport(stderr)
 	switch {
 	case !ok:
-		return nil, &TruncatedError{Got: sent.n, Sent: -1}
+		return Tags{}, &TruncatedError{Got: sent.n, Sent: -1}
 	case rep.exit != 0:
-		return nil, fmt.Errorf("psql exited %d: %s", rep.exit, orNoMessage(rep.text))
+		return Tags{}, ParseExit("psql", rep.exit, rep.stderr)
 	case rep.bytes != sent.n:
-		return nil, &TruncatedError{Got: rep.bytes, Sent: sent.n}
+		return Tags{}, &TruncatedError{Got: rep.bytes, Sent: sent.n}
 	}
-	return copied, nil
+	return stored, nil
 }
 
-func orNoMessage(s string) string {
-	if s == "" {
-		return "no message"
+// FreeSpace runs df in the pod's container.
+func (k *Kube) FreeSpace(ctx context.Context) (int64, error) {
+	out, err := k.run(ctx, nil, nil, FreeSpaceScript)
+	if err != nil {
+		return 0, err
 	}
-	return s
+	return ParseFreeSpace(out)
 }
 
 type countingWriter struct{ n int64 }

@@ -6,7 +6,9 @@ package pgtarget
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -23,9 +25,14 @@ type Database interface {
 	// Dump streams a plain-format pg_dump of the database into w.
 	Dump(ctx context.Context, w io.Writer) error
 	// Load runs the SQL script read from r in database db, stopping at the
-	// first error (psql with ON_ERROR_STOP), and returns the rows the server
-	// reported for each COPY, in script order.
-	Load(ctx context.Context, db string, r io.Reader) ([]int64, error)
+	// first error (psql with ON_ERROR_STOP), and returns what the server
+	// reported storing. It ends when psql exits, however long the server
+	// works after the last byte (index builds): no deadline but ctx's. A
+	// failure is an *ExitError when psql said why.
+	Load(ctx context.Context, db string, r io.Reader) (Tags, error)
+	// FreeSpace returns the bytes free on the file system of the server's
+	// data folder.
+	FreeSpace(ctx context.Context) (int64, error)
 }
 
 // Credentials say who connects to which database. The password is only ever
@@ -104,25 +111,93 @@ func DumpArgs(c Credentials, file string) []string {
 const LoadSessionOptions = "-c synchronous_commit=off -c maintenance_work_mem=256MB"
 
 // LoadArgs is the psql command line that runs the script in file against db,
-// stopping at the first error so that a failed restore is reported. It is
-// not quiet: its command tags ("COPY 3000000") say what the server stored.
+// stopping at the first error so that a failed restore is reported, with
+// the error's SQLSTATE (VERBOSITY=verbose) so that its cause can be told. It
+// is not quiet: its command tags ("COPY 3000000") say what the server stored.
 func LoadArgs(c Credentials, db, file string) []string {
-	return []string{"psql", "-X", "--no-password", "-v", "ON_ERROR_STOP=1",
+	return []string{"psql", "-X", "--no-password", "-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose",
 		"-h", "127.0.0.1", "-p", c.Port, "-U", c.User, "-d", db, "-f", file}
 }
 
-// CopyCounts reads psql's output and returns the row count of every COPY
-// command tag, in order.
-func CopyCounts(r io.Reader) ([]int64, error) {
-	var counts []int64
+// Tags are what psql's command tags say the server stored.
+type Tags struct {
+	Copies       []int64 // the rows of each COPY, in script order
+	Inserts      int64   // INSERT statements run
+	InsertedRows int64   // the rows they inserted
+}
+
+// ReadTags reads psql's output for its command tags. Query results psql
+// prints are indented, so they never read as tags.
+func ReadTags(r io.Reader) (Tags, error) {
+	var t Tags
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		if n, ok := strings.CutPrefix(sc.Text(), "COPY "); ok {
+		line := sc.Text()
+		if n, ok := strings.CutPrefix(line, "COPY "); ok {
 			if v, err := strconv.ParseInt(n, 10, 64); err == nil {
-				counts = append(counts, v)
+				t.Copies = append(t.Copies, v)
+			}
+		} else if rest, ok := strings.CutPrefix(line, "INSERT "); ok { // INSERT oid rows
+			if _, n, ok := strings.Cut(rest, " "); ok {
+				if v, err := strconv.ParseInt(n, 10, 64); err == nil {
+					t.Inserts++
+					t.InsertedRows += v
+				}
 			}
 		}
 	}
-	return counts, sc.Err()
+	return t, sc.Err()
+}
+
+// AppName is the application_name of every session stevedore opens: it
+// names this process, so a later run can tell a session (and the scratch
+// database it works on) left by a run that died from one still running.
+func AppName() string { return appNameFor(os.Getpid()) }
+
+const appNamePrefix = "stevedore "
+
+// appNameFor fits host and pid in PostgreSQL's 63 bytes of application_name.
+func appNameFor(pid int) string {
+	host, _ := os.Hostname()
+	p := ":" + strconv.Itoa(pid)
+	if room := 63 - len(appNamePrefix) - len(p); len(host) > room {
+		host = host[:room]
+	}
+	return appNamePrefix + host + p
+}
+
+// ParseAppName reads the host and process id from an AppName.
+func ParseAppName(name string) (host string, pid int, ok bool) {
+	rest, ok := strings.CutPrefix(name, appNamePrefix)
+	if !ok {
+		return "", 0, false
+	}
+	return parseOwner(rest)
+}
+
+// OrphanSession reports whether a session with this application_name was
+// opened by a stevedore process of this machine that is gone: its work
+// will never finish, and what it worked on may be cleaned.
+func OrphanSession(appName string) bool {
+	_, pid, ok := ParseAppName(appName)
+	return ok && appNameFor(pid) == appName && !alive(pid)
+}
+
+// FreeSpaceScript prints, like df -P in 1 KiB blocks, the file system of
+// the server's data folder (PGDATA in the official image's contract).
+const FreeSpaceScript = `df -Pk "${PGDATA:-/var/lib/postgresql/data}"`
+
+// ParseFreeSpace reads FreeSpaceScript's output and returns the bytes available.
+func ParseFreeSpace(out string) (int64, error) {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	fields := strings.Fields(lines[len(lines)-1])
+	if len(lines) < 2 || len(fields) < 4 {
+		return 0, fmt.Errorf("unexpected df output %q", out)
+	}
+	kb, err := strconv.ParseInt(fields[3], 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("unexpected df output %q", out)
+	}
+	return kb << 10, nil
 }

@@ -1,6 +1,7 @@
 package pgtarget
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -69,9 +70,62 @@ func TestParseOwner(t *testing.T) {
 	assert.False(t, ok)
 }
 
-func TestCopyCounts(t *testing.T) {
-	out := "SET\nCREATE TABLE\nALTER TABLE\nCOPY 3000000\n set_config \n------------\n \n(1 row)\n\nCOPY 0\nCOPY 12\nCREATE INDEX\nCOPYRIGHT 5\n"
-	got, err := CopyCounts(strings.NewReader(out))
+func TestReadTags(t *testing.T) {
+	out := "SET\nCREATE TABLE\nALTER TABLE\nCOPY 3000000\n set_config \n------------\n COPY 7\n INSERT 0 1\n(1 row)\n\nCOPY 0\nCOPY 12\n" +
+		"INSERT 0 1\nINSERT 0 3\nCREATE INDEX\nCOPYRIGHT 5\nINSERTED 1 2\n"
+	got, err := ReadTags(strings.NewReader(out))
 	assert.NoError(t, err)
-	assert.Equal(t, []int64{3000000, 0, 12}, got)
+	assert.Equal(t, Tags{Copies: []int64{3000000, 0, 12}, Inserts: 2, InsertedRows: 4}, got)
+}
+
+func TestAppNameNamesThisProcess(t *testing.T) {
+	name := AppName()
+	assert.LessOrEqual(t, len(name), 63, "PostgreSQL cuts application_name at 63 bytes")
+	host, pid, ok := ParseAppName(name)
+	assert.True(t, ok)
+	assert.Equal(t, os.Getpid(), pid)
+	assert.NotEmpty(t, host)
+	_, _, ok = ParseAppName("psql")
+	assert.False(t, ok)
+}
+
+func TestParseFreeSpace(t *testing.T) {
+	got, err := ParseFreeSpace("Filesystem     1024-blocks      Used Available Capacity Mounted on\n/dev/vda        263174212  12345678  83886080      13% /var/lib/postgresql/data\n")
+	assert.NoError(t, err)
+	assert.EqualValues(t, 83886080<<10, got)
+	for _, bad := range []string{"", "df: /x: No such file or directory", "a b c d\nx y z notanumber"} {
+		_, err := ParseFreeSpace(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestParseExitTellsTheScriptFromTheEnvironment(t *testing.T) {
+	tests := []struct {
+		name       string
+		program    string
+		status     int
+		stderr     string
+		fromScript bool
+		msg        string
+	}{
+		{"bad data", "psql", 3, "psql:/io/stream:25: ERROR:  22P02: invalid input syntax for type integer: \"x\"\nCONTEXT:  COPY item, line 3, column id: \"x\"\nLOCATION:  pg_strtoint32, numutils.c:320\n",
+			true, `line 25: invalid input syntax for type integer: "x" (SQLSTATE 22P02; COPY item, line 3, column id: "x")`},
+		{"bad SQL", "psql", 3, "psql:<stdin>:7: ERROR:  42601: syntax error at or near \"CREAT\"\nLINE 1: CREAT TABLE x;\n", true, "line 7: syntax error"},
+		{"disk full", "psql", 3, "psql:/io/stream:9: ERROR:  53100: could not extend file \"base/1/2\": No space left on device\n", false, "No space left on device"},
+		{"session ended", "psql", 2, "psql:/io/stream:9: FATAL:  57P01: terminating connection due to administrator command\nserver closed the connection unexpectedly\n", false,
+			"psql lost its connection to the server: terminating connection"},
+		{"missing role", "psql", 3, "psql:/io/stream:40: ERROR:  42704: role \"prod_owner\" does not exist\n", false, `role "prod_owner" does not exist`},
+		{"no privilege", "psql", 3, "psql:/io/stream:40: ERROR:  42501: permission denied to create extension \"hstore\"\n", false, "permission denied"},
+		{"killed", "psql", 137, "", false, "psql was killed by signal 9 (out of memory, or stopped from outside)"},
+		{"pg_dump", "pg_dump", 1, "pg_dump: error: connection to server failed: FATAL:  database \"app\" does not exist\n", false, `pg_dump exited 1: pg_dump: error: connection to server failed: FATAL:  database "app" does not exist`},
+		{"no message", "psql", 1, "", false, "psql exited 1: no message"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := ParseExit(tt.program, tt.status, tt.stderr)
+			assert.Equal(t, tt.fromScript, e.FromScript())
+			assert.Contains(t, e.Error(), tt.msg)
+			assert.NotContains(t, e.Error(), "\n")
+		})
+	}
 }

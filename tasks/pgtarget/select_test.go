@@ -111,7 +111,8 @@ func TestKubectlCommandLines(t *testing.T) {
 	assert.Equal(t, []string{"kubectl"}, KubectlBase(Flags{}))
 	base := KubectlBase(Flags{Context: "prod", Namespace: "db"})
 	assert.Equal(t, []string{"kubectl", "--context", "prod", "-n", "db"}, base)
-	assert.Equal(t, []string{"kubectl", "--context", "prod", "-n", "db", "exec", "-i", "pg-0", "-c", "postgres", "--", "sh", "-c", "SCRIPT", "sh", "psql", "-X"},
+	assert.Equal(t, []string{"kubectl", "--context", "prod", "-n", "db", "exec", "-i", "pg-0", "-c", "postgres", "--",
+		"env", "PGAPPNAME=" + AppName(), "sh", "-c", "SCRIPT", "sh", "psql", "-X"},
 		ExecArgs(base, "pg-0", "postgres", true, "SCRIPT", "psql", "-X"))
 	for _, script := range []string{dumpScript, loadScript} {
 		assert.Contains(t, script, `PGPASSWORD="${POSTGRES_PASSWORD`, "the password comes from the pod's own environment")
@@ -121,11 +122,11 @@ func TestKubectlCommandLines(t *testing.T) {
 func TestParseReport(t *testing.T) {
 	r, ok := parseReport("pg_dump: warning: x\nstevedore-exit 0\nstevedore-sha256 abc\nstevedore-bytes 42\n")
 	assert.True(t, ok)
-	assert.Equal(t, report{exit: 0, bytes: 42, sha256: "abc", text: "pg_dump: warning: x"}, r)
+	assert.Equal(t, report{exit: 0, bytes: 42, sha256: "abc", stderr: "pg_dump: warning: x"}, r)
 	_, ok = parseReport("stevedore-exit 0\n") // the byte count never came
 	assert.False(t, ok)
 	r, ok = parseReport("psql:<stdin>:12: ERROR:  division by zero\nstevedore-bytes 10\nstevedore-exit 3\n")
 	assert.True(t, ok)
 	assert.Equal(t, 3, r.exit)
-	assert.Equal(t, "psql:<stdin>:12: ERROR:  division by zero", r.text)
+	assert.Equal(t, "psql:<stdin>:12: ERROR:  division by zero", r.stderr)
 }

@@ -13,9 +13,10 @@ import (
 
 // Item is one backup as retention sees it.
 type Item struct {
-	Name string
-	When time.Time // from the backup's own record or name, never the file's mtime
-	Good bool      // not known to be broken
+	Name   string
+	When   time.Time // from the backup's own record or name, never the file's mtime
+	Good   bool      // not known to be broken
+	Pinned string    // kept whatever the policy says, for this reason ("just taken")
 }
 
 // Policy says what to keep. Zero values keep nothing by that rule.
@@ -61,6 +62,11 @@ func Plan(items []Item, p Policy) []Decision {
 	keep := func(i int, why string) {
 		ds[i].Keep = true
 		ds[i].Reasons = append(ds[i].Reasons, why)
+	}
+	for i := range ds {
+		if ds[i].Pinned != "" {
+			keep(i, ds[i].Pinned)
+		}
 	}
 	for i := 0; i < len(ds) && i < p.Last; i++ {
 		keep(i, fmt.Sprintf("last %d", p.Last))

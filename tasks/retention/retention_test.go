@@ -27,6 +27,21 @@ func names(items []Item) []string {
 	return out
 }
 
+// The backup a run just took is kept even when a clock set back made it
+// look older than all the others.
+func TestPlanKeepsThePinnedBackupWhateverItsTime(t *testing.T) {
+	items := series(11, time.Hour)
+	items = append(items, Item{Name: "just_taken", When: t0.Add(-1000 * time.Hour), Good: true, Pinned: "just taken"})
+	plan := Plan(items, DefaultPolicy)
+	assert.Equal(t, []string{"b10"}, names(Deletions(plan)), "the oldest of the others goes instead")
+	for _, d := range plan {
+		if d.Name == "just_taken" {
+			assert.Equal(t, []string{"just taken"}, d.Reasons)
+		}
+	}
+	assert.Empty(t, Deletions(Plan(items[11:], Policy{})), "pinned alone")
+}
+
 func TestPlan(t *testing.T) {
 	tests := []struct {
 		name    string

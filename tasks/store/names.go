@@ -34,6 +34,8 @@ func ValidateName(name string) error {
 		return fmt.Errorf("backup name %q holds a control character", name)
 	case !namePattern.MatchString(name):
 		return fmt.Errorf("backup name %q may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit", name)
+	case strings.Contains(name, partialTag):
+		return fmt.Errorf("backup name %q holds %q, which marks the temporary file of an unfinished backup; choose another", name, partialTag)
 	}
 	for _, ext := range []string{dataExt, recordExt, ".sql", ".gz", ".zip"} {
 		if strings.HasSuffix(name, ext) {

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ type Record struct {
 	SHA256        string           `json:"sha256"`
 	Tables        []dumpscan.Table `json:"tables"`
 	LargeObjects  int64            `json:"large_objects"`
+	DatabaseSize  int64            `json:"database_size,omitempty"` // bytes on the server when taken: what a restore needs there
 	Verify        *Verification    `json:"verify,omitempty"`
 }
 
@@ -105,6 +107,10 @@ func Open(dir string) (*Store, error) {
 	return &Store{Dir: dir}, nil
 }
 
+// At returns the store at dir for reading only: nothing on disk changes,
+// not even a missing folder (which lists as empty).
+func At(dir string) *Store { return &Store{Dir: dir} }
+
 // DataPath is where backup name's data file lives.
 func (s *Store) DataPath(name string) string { return filepath.Join(s.Dir, name+dataExt) }
 
@@ -158,6 +164,9 @@ func (s *Store) WriteRecord(r *Record) error {
 // interrupted runs (partial files, data without a record) are not listed.
 func (s *Store) List() ([]Entry, error) {
 	dirents, err := os.ReadDir(s.Dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read backup folder: %w", err)
 	}
@@ -258,8 +267,9 @@ type errNoBackups struct{ dir string }
 func (e errNoBackups) Error() string { return "no backups in " + e.dir }
 func (e errNoBackups) Next() string  { return "go tool mage db:backup" }
 
-// CleanLeftovers removes what interrupted runs left: partial files and data
-// files whose record was never written. Call it holding the lock.
+// CleanLeftovers removes what interrupted runs left: the hidden temporary
+// files of CreatePending, and data files whose record was never written.
+// Call it holding the lock.
 func (s *Store) CleanLeftovers() ([]string, error) {
 	dirents, err := os.ReadDir(s.Dir)
 	if err != nil {
@@ -269,7 +279,7 @@ func (s *Store) CleanLeftovers() ([]string, error) {
 	for _, d := range dirents {
 		n := d.Name()
 		orphan := strings.HasSuffix(n, dataExt) && !exists(s.RecordPath(strings.TrimSuffix(n, dataExt)))
-		if d.IsDir() || !(strings.Contains(n, partialTag) || orphan) {
+		if d.IsDir() || !(pendingPattern.MatchString(n) || orphan) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.Dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -279,6 +289,9 @@ func (s *Store) CleanLeftovers() ([]string, error) {
 	}
 	return removed, nil
 }
+
+// pendingPattern matches the names CreatePending gives its temporary files.
+var pendingPattern = regexp.MustCompile(`^\..+` + regexp.QuoteMeta(partialTag) + `[0-9]+$`)
 
 func exists(p string) bool {
 	_, err := os.Lstat(p)

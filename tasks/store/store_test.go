@@ -22,6 +22,7 @@ func TestValidateName(t *testing.T) {
 		"name with space", "semi;colon", "$(reboot)", "`id`", "a|b", "a&b", "a>b", "a<b", "a*b", "a?b",
 		"quote'", `dq"`, "tab\there", "new\nline", "nul\x00", "bell\a", "ünïcode", "emoji😀",
 		strings.Repeat("x", MaxNameLen+1), "dump.sql", "dump.sql.zst", "dump.json", "old.sql.gz", "old.zip",
+		"x.partial-2", "a.partial-", // would be taken for an unfinished backup's file and cleaned away
 	}
 	for _, name := range bad {
 		err := ValidateName(name)
@@ -100,6 +101,35 @@ func TestListShowsBackupsNewestFirstAndIgnoresLeftovers(t *testing.T) {
 	assert.ErrorAs(t, err, &nf)
 	_, err = s.Find("../newest")
 	assert.Error(t, err)
+}
+
+// Only the temporary files CreatePending makes are leftovers: a user's file
+// whose name merely contains the tag is not touched.
+func TestCleanLeftoversTakesOnlyPendingFiles(t *testing.T) {
+	s, err := Open(t.TempDir())
+	require.NoError(t, err)
+	writeBackup(t, s, "kept", time.Now())
+	for _, n := range []string{"notes.partial-2.txt", ".hidden-notes", "x.partial-2"} {
+		require.NoError(t, os.WriteFile(filepath.Join(s.Dir, n), []byte("mine"), 0o600))
+	}
+	p, err := CreatePending(s.DataPath("unfinished"))
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	removed, err := s.CleanLeftovers()
+	require.NoError(t, err)
+	assert.Equal(t, []string{filepath.Base(p.Name())}, removed)
+	for _, n := range []string{"notes.partial-2.txt", ".hidden-notes", "x.partial-2"} {
+		assert.FileExists(t, filepath.Join(s.Dir, n))
+	}
+}
+
+// Reading a store changes nothing on disk: a missing folder stays missing.
+func TestAtReadsWithoutChangingAnything(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "nothing-yet")
+	entries, err := At(dir).List()
+	require.NoError(t, err)
+	assert.Empty(t, entries)
+	assert.NoDirExists(t, dir)
 }
 
 func TestLatestSkipsSafetyBackups(t *testing.T) {

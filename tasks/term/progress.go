@@ -7,24 +7,35 @@ import (
 	"time"
 )
 
-// Progress is an io.Writer that counts the bytes of long work and, on a
-// terminal, redraws one line with the count and rate a few times a second.
-// Off a terminal it only counts.
+// Progress follows long work through its phases ("loading data", then
+// "building indexes and constraints", …). As an io.Writer it counts the
+// bytes of the current phase. On a terminal it redraws one line a few times
+// a second: bytes of the total, percentage and rate, or the time a phase
+// without bytes has taken. Every phase's start and end (and, off a
+// terminal, each tenth of a phase with a known total) is also a detail line,
+// so -v and the run log tell the same story without a terminal.
 type Progress struct {
-	p     *Printer
+	p *Printer
+
+	mu    sync.Mutex
 	label string
-	n     atomic.Int64
+	total int64
 	start time.Time
-	stop  chan struct{}
-	done  sync.WaitGroup
+	next  int64 // off a terminal: the count at which the next tenth is told
+
+	n    atomic.Int64
+	stop chan struct{}
+	done sync.WaitGroup
 }
 
-// Progress starts a progress line for label ("dumping", "restoring").
+// Progress starts following work whose first phase is label.
 func (p *Printer) Progress(label string) *Progress {
-	pr := &Progress{p: p, label: label, start: time.Now(), stop: make(chan struct{})}
+	pr := &Progress{p: p, stop: make(chan struct{})}
+	pr.begin(label, 0)
 	if !p.tty {
 		return pr
 	}
+	p.setLive(pr)
 	pr.done.Add(1)
 	go func() {
 		defer pr.done.Done()
@@ -33,38 +44,91 @@ func (p *Printer) Progress(label string) *Progress {
 		for {
 			select {
 			case <-pr.stop:
-				fmt.Fprint(p.w, "\r\x1b[K")
+				p.setLive(nil)
 				return
 			case <-tick.C:
-				fmt.Fprintf(p.w, "\r\x1b[K  %s %s", pr.label, pr.status())
+				p.redraw()
 			}
 		}
 	}()
 	return pr
 }
 
-func (pr *Progress) status() string {
-	n := pr.n.Load()
-	secs := time.Since(pr.start).Seconds()
-	if secs <= 0 {
-		return Bytes(n)
+// Phase ends the current phase and begins the next; total is the bytes it
+// will count, 0 when unknown or when it counts none.
+func (pr *Progress) Phase(label string, total int64) {
+	pr.end()
+	pr.begin(label, total)
+}
+
+func (pr *Progress) begin(label string, total int64) {
+	pr.mu.Lock()
+	pr.label, pr.total, pr.start, pr.next = label, total, time.Now(), total/10
+	pr.mu.Unlock()
+	pr.n.Store(0)
+	if total > 0 {
+		pr.p.Detail("%s: %s…", label, Bytes(total))
+	} else {
+		pr.p.Detail("%s…", label)
 	}
-	return fmt.Sprintf("%s (%s/s)", Bytes(n), Bytes(int64(float64(n)/secs)))
+}
+
+func (pr *Progress) end() {
+	pr.mu.Lock()
+	label, took := pr.label, time.Since(pr.start)
+	pr.mu.Unlock()
+	if n := pr.n.Load(); n > 0 {
+		pr.p.Detail("%s: done, %s in %s (%s/s)", label, Bytes(n), Duration(took), Bytes(int64(float64(n)/max(took.Seconds(), 1e-3))))
+	} else {
+		pr.p.Detail("%s: done in %s", label, Duration(took))
+	}
+}
+
+// status is the live line.
+func (pr *Progress) status() string {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	n, took := pr.n.Load(), time.Since(pr.start)
+	switch {
+	case pr.total > 0:
+		return fmt.Sprintf("%s %s of %s, %d%% (%s/s)", pr.label, Bytes(n), Bytes(pr.total), min(100, n*100/pr.total), rate(n, took))
+	case n > 0:
+		return fmt.Sprintf("%s %s (%s/s)", pr.label, Bytes(n), rate(n, took))
+	}
+	return fmt.Sprintf("%s %s", pr.label, took.Round(time.Second))
+}
+
+func rate(n int64, d time.Duration) string {
+	return Bytes(int64(float64(n) / max(d.Seconds(), 1e-3)))
 }
 
 func (pr *Progress) Write(b []byte) (int, error) {
-	pr.n.Add(int64(len(b)))
+	n := pr.n.Add(int64(len(b)))
+	if !pr.p.tty {
+		pr.mu.Lock()
+		tell := pr.total > 0 && pr.next > 0 && n >= pr.next && n < pr.total
+		label, total := pr.label, pr.total
+		for tell && pr.next <= n {
+			pr.next += total / 10
+		}
+		pr.mu.Unlock()
+		if tell {
+			pr.p.Detail("%s: %d%% (%s of %s)", label, n*100/total, Bytes(n), Bytes(total))
+		}
+	}
 	return len(b), nil
 }
 
-// Done clears the progress line.
+// Done ends the last phase and clears the live line. It may be called twice.
 func (pr *Progress) Done() {
 	select {
 	case <-pr.stop:
+		return
 	default:
 		close(pr.stop)
 	}
 	pr.done.Wait()
+	pr.end()
 }
 
 // Bytes formats n bytes for people, in SI units: 950 B, 14.2 MB, 1.3 GB.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -23,6 +24,9 @@ type Printer struct {
 	colour  bool
 	verbose bool
 	log     io.Writer // every line, detail included, without colour
+
+	mu   sync.Mutex // lines come from a Progress's goroutine too
+	live *Progress  // the progress whose line is drawn last, on a terminal
 }
 
 // Option configures a Printer.
@@ -47,6 +51,10 @@ func New(w io.Writer, opts ...Option) *Printer {
 	}
 	return p
 }
+
+// Quiet returns a Printer that writes only to p's run log: for output a
+// program parses, such as a JSON document.
+func (p *Printer) Quiet() *Printer { return &Printer{w: io.Discard, log: p.log} }
 
 // Stdout is a Printer on standard output with the defaults of New.
 func Stdout() *Printer { return New(os.Stdout) }
@@ -77,15 +85,50 @@ func (p *Printer) paint(colour, s string) string {
 
 func (p *Printer) line(mark, colour, format string, args []any) {
 	text := fmt.Sprintf(format, args...)
-	fmt.Fprintf(p.w, "%s %s\n", p.paint(colour, mark), text)
+	p.print(fmt.Sprintf("%s %s\n", p.paint(colour, mark), text))
 	p.record(mark, text)
+}
+
+// print writes whole lines above the live progress line, if one is drawn.
+func (p *Printer) print(lines string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live != nil {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	fmt.Fprint(p.w, lines)
+	if p.live != nil {
+		fmt.Fprintf(p.w, "  %s", p.live.status())
+	}
+}
+
+// setLive makes pr the live line (nil clears it).
+func (p *Printer) setLive(pr *Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live != nil && pr == nil {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+	p.live = pr
+}
+
+// redraw draws the live line again.
+func (p *Printer) redraw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.live != nil {
+		fmt.Fprintf(p.w, "\r\x1b[K  %s", p.live.status())
+	}
 }
 
 // record appends a line to the log, if any.
 func (p *Printer) record(mark, text string) {
-	if p.log != nil {
-		fmt.Fprintf(p.log, "%s %s %s\n", time.Now().Format(time.RFC3339), mark, text)
+	if p.log == nil {
+		return
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.log, "%s %s %s\n", time.Now().Format(time.RFC3339), mark, text)
 }
 
 // Step announces work that is starting.
@@ -102,7 +145,7 @@ func (p *Printer) Fail(format string, args ...any) { p.line("✗", red, format, 
 
 // Next tells the user the exact command to type next.
 func (p *Printer) Next(command string) {
-	fmt.Fprintf(p.w, "  next: %s\n", p.paint(yellow, command))
+	p.print(fmt.Sprintf("  next: %s\n", p.paint(yellow, command)))
 	p.record(" ", "next: "+command)
 }
 
@@ -132,7 +175,7 @@ func (p *Printer) Failed(target string, err error, next string) error {
 	var ex Explainer
 	if errors.As(err, &ex) {
 		for _, line := range strings.Split(strings.TrimRight(ex.Explain(), "\n"), "\n") {
-			fmt.Fprintf(p.w, "    %s\n", line)
+			p.print(fmt.Sprintf("    %s\n", line))
 			p.record(" ", line)
 		}
 	}
@@ -164,7 +207,7 @@ func (p *Printer) Verbose() bool { return p.verbose }
 func (p *Printer) Detail(format string, args ...any) {
 	text := fmt.Sprintf(format, args...)
 	if p.verbose {
-		fmt.Fprintf(p.w, "  %s\n", p.paint(dim, text))
+		p.print(fmt.Sprintf("  %s\n", p.paint(dim, text)))
 	}
 	p.record(" ", text)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,10 +90,41 @@ func TestProgressCountsAndStaysSilentOffATerminal(t *testing.T) {
 	var buf bytes.Buffer
 	pr := New(&buf).Progress("dumping")
 	_, _ = pr.Write(make([]byte, 1500))
+	assert.Equal(t, int64(1500), pr.n.Load())
 	pr.Done()
 	pr.Done() // idempotent
-	assert.Equal(t, int64(1500), pr.n.Load())
 	assert.Empty(t, buf.String())
+}
+
+// Without a terminal, -v (and the run log) tell each phase and each tenth
+// of the data: a CI log shows where a long restore is.
+func TestProgressTellsPhasesAsDetail(t *testing.T) {
+	var buf, log bytes.Buffer
+	pr := New(&buf, WithVerbose(true), WithLog(&log)).Progress("checksum")
+	pr.Phase("loading data", 1000)
+	for range 10 {
+		_, _ = pr.Write(make([]byte, 100))
+	}
+	pr.Phase("building indexes and constraints", 0)
+	pr.Done()
+	out := buf.String()
+	for _, want := range []string{"checksum…", "checksum: done in", "loading data: 1.0 kB…", "loading data: 10% (100 B of 1.0 kB)",
+		"loading data: 90% (900 B of 1.0 kB)", "loading data: done, 1.0 kB in", "building indexes and constraints…",
+		"building indexes and constraints: done in"} {
+		assert.Contains(t, out, want)
+		assert.Contains(t, log.String(), want)
+	}
+	assert.NotContains(t, out, "100%", "the end of a phase says done instead")
+	assert.Equal(t, 9, strings.Count(out, "% ("))
+}
+
+func TestProgressLiveLine(t *testing.T) {
+	pr := &Progress{p: New(&bytes.Buffer{})}
+	pr.begin("loading data", 2000)
+	_, _ = pr.Write(make([]byte, 500))
+	assert.Regexp(t, `^loading data 500 B of 2\.0 kB, 25% \(.*/s\)$`, pr.status())
+	pr.begin("building indexes and constraints", 0)
+	assert.Equal(t, "building indexes and constraints 0s", pr.status())
 }
 
 type explained struct{}

@@ -81,12 +81,27 @@ func Start(t testing.TB, opts ...testcontainers.ContainerCustomizer) *Postgres {
 	return p
 }
 
-// Connect opens a pgx connection to p, closed when t ends.
+// Connect opens a pgx connection to p's database, closed when t ends.
 func (p *Postgres) Connect(t testing.TB) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(t.Context(), p.DSN)
+	return p.ConnectTo(t, "")
+}
+
+// ConnectTo opens a pgx connection to database name ("": the container's
+// own) on p's server, closed when t ends.
+func (p *Postgres) ConnectTo(t testing.TB, name string) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(p.DSN)
 	if err != nil {
-		t.Fatalf("connect to %s: %v", p.Container.GetContainerID()[:12], err)
+		t.Fatalf("parse %s: %v", p.DSN, err)
+	}
+	if name != "" {
+		cfg.Database = name
+	}
+	name = cfg.Database
+	conn, err := pgx.ConnectConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("connect to %s on %s: %v", name, p.Container.GetContainerID()[:12], err)
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn

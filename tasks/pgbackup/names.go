@@ -1,0 +1,74 @@
+package pgbackup
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Roles of the scratch databases stevedore makes beside the live one.
+const (
+	roleRestore = "restore"
+	roleVerify  = "verify"
+	// roleOld is where stevedore before 2026-11 parked the live database
+	// during a swap; one left by a crash is recognised as a kept database.
+	roleOld = "old"
+)
+
+// maxIdent is PostgreSQL's longest identifier, in bytes.
+const maxIdent = 63
+
+// ScratchName names the database with role beside live. PostgreSQL cuts
+// identifiers at 63 bytes, so a name built by appending to live could
+// collide with live itself; this one is short and fixed in length, and a
+// hash keeps the scratch databases of different live ones apart.
+func ScratchName(live, role string) string {
+	return "stevedore_" + role + "_" + shortHash(live)
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:6])
+}
+
+// keptTag and the time after it mark the previous database a restore keeps.
+const (
+	keptTag     = "__before_"
+	stampLayout = "20060102_150405"
+)
+
+// KeptName names the previous database that a restore at time at keeps:
+// app__before_20261123_175850. A live name too long for that is cut and
+// given a hash, so the name stays unique and within 63 bytes.
+func KeptName(live string, at time.Time) string {
+	return keptPrefix(live) + at.Format(stampLayout)
+}
+
+func keptPrefix(live string) string {
+	if len(live)+len(keptTag)+len(stampLayout) <= maxIdent {
+		return live + keptTag
+	}
+	h := shortHash(live)
+	cut := live[:maxIdent-len(keptTag)-len(stampLayout)-1-len(h)]
+	for !utf8.ValidString(cut) { // never split a character
+		cut = cut[:len(cut)-1]
+	}
+	return cut + "_" + h + keptTag
+}
+
+// KeptTime tells whether name is a previous database of live that a
+// restore kept, and when. The time is zero for one an earlier stevedore
+// left (its name has none).
+func KeptTime(name, live string) (time.Time, bool) {
+	if name == ScratchName(live, roleOld) {
+		return time.Time{}, true
+	}
+	stamp, ok := strings.CutPrefix(name, keptPrefix(live))
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.ParseInLocation(stampLayout, stamp, time.Local)
+	return t, err == nil
+}

@@ -1,0 +1,176 @@
+package pgbackup
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
+)
+
+// dbInfo is a database on the server and who is connected to it.
+type dbInfo struct {
+	Name      string   `json:"name"`
+	AllowConn bool     `json:"allow_conn"`
+	Sessions  []string `json:"sessions"` // the application_name of each session
+}
+
+const inventoryQuery = `SELECT coalesce(json_agg(json_build_object('name', d.datname, 'allow_conn', d.datallowconn,
+  'sessions', (SELECT coalesce(json_agg(a.application_name), '[]') FROM pg_stat_activity a WHERE a.datid = d.oid AND a.pid <> pg_backend_pid()))), '[]')
+FROM pg_database d`
+
+// inventory lists the databases on db's server.
+func inventory(ctx context.Context, db pgtarget.Database) ([]dbInfo, error) {
+	out, err := db.Query(ctx, maintenanceDB(db.Credentials().Database), inventoryQuery)
+	if err != nil {
+		return nil, fmt.Errorf("list the databases on %s: %w", db.Describe(), err)
+	}
+	var dbs []dbInfo
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &dbs); err != nil {
+		return nil, fmt.Errorf("list the databases on %s: %w", db.Describe(), err)
+	}
+	return dbs, nil
+}
+
+// Leftovers says what of an interrupted run stevedore found on the server.
+type Leftovers struct {
+	Repaired []string // what was done, for people
+	Busy     []string // what was left alone because a live session uses it
+}
+
+// repairPlan is what Repair will do; planRepair decides it from the
+// inventory alone, so every case is tested without a server.
+type repairPlan struct {
+	allowConnections bool
+	drop             []planned
+	busy             []string
+}
+
+type planned struct{ name, why string }
+
+// planRepair finds the marks an interrupted restore or verify of live can
+// leave: a live database refusing connections (an earlier stevedore's swap
+// committed that first), scratch databases, and more than one kept
+// previous database. Only databases no live session uses are touched;
+// stevedore's own sessions name their process (pgtarget.AppName), so those
+// of a process that died are not in the way. orphan tells them apart.
+func planRepair(live string, dbs []dbInfo, orphan func(appName string) bool) repairPlan {
+	var p repairPlan
+	free := func(d dbInfo) bool {
+		for _, s := range d.Sessions {
+			if !orphan(s) {
+				return false
+			}
+		}
+		return true
+	}
+	scratch := map[string]string{
+		ScratchName(live, roleRestore): "the scratch database of an interrupted restore",
+		ScratchName(live, roleVerify):  "the scratch database of an interrupted verify",
+	}
+	var kept []keptInfo
+	for _, d := range dbs {
+		if d.Name == live && !d.AllowConn {
+			p.allowConnections = true
+		}
+		if why, ok := scratch[d.Name]; ok {
+			if free(d) {
+				p.drop = append(p.drop, planned{d.Name, why})
+			} else {
+				p.busy = append(p.busy, fmt.Sprintf("%s is in use (%s)", d.Name, strings.Join(d.Sessions, ", ")))
+			}
+		}
+		if at, ok := KeptTime(d.Name, live); ok {
+			kept = append(kept, keptInfo{Kept{Name: d.Name, At: at}, d})
+		}
+	}
+	sortKept(kept)
+	for _, k := range kept[min(1, len(kept)):] {
+		if free(k.info) {
+			p.drop = append(p.drop, planned{k.Name, "an older previous database; a restore keeps only the newest"})
+		} else {
+			p.busy = append(p.busy, fmt.Sprintf("%s is in use (%s)", k.Name, strings.Join(k.info.Sessions, ", ")))
+		}
+	}
+	return p
+}
+
+type keptInfo struct {
+	Kept
+	info dbInfo
+}
+
+func sortKept(k []keptInfo) {
+	slices.SortStableFunc(k, func(a, b keptInfo) int { return b.At.Compare(a.At) })
+}
+
+// Repair undoes the marks of interrupted runs on live's server (see
+// planRepair) and says what it did.
+func Repair(ctx context.Context, db pgtarget.Database) (Leftovers, error) {
+	dbs, err := inventory(ctx, db)
+	if err != nil {
+		return Leftovers{}, err
+	}
+	live := db.Credentials().Database
+	p := planRepair(live, dbs, pgtarget.OrphanSession)
+	l := Leftovers{Busy: p.busy}
+	if p.allowConnections {
+		if _, err := db.Query(ctx, maintenanceDB(live), fmt.Sprintf(`ALTER DATABASE %s WITH ALLOW_CONNECTIONS true`, pgtarget.QuoteIdent(live))); err != nil {
+			return l, fmt.Errorf("allow connections to database %s again: %w", live, err)
+		}
+		l.Repaired = append(l.Repaired, fmt.Sprintf("database %s refused connections (an interrupted restore left it so): connections allowed again", live))
+	}
+	for _, d := range p.drop {
+		if err := dropDatabase(ctx, db, d.name); err != nil {
+			return l, err
+		}
+		l.Repaired = append(l.Repaired, fmt.Sprintf("dropped %s, %s", d.name, d.why))
+	}
+	return l, nil
+}
+
+// createScratch creates the empty database name beside the live one, with
+// the live database's owner, encoding, locale and tablespace. A database of
+// that name left by a run that died is dropped first; one a live run uses
+// means another restore or verify is under way.
+func createScratch(ctx context.Context, db pgtarget.Database, name string) error {
+	live := db.Credentials().Database
+	dbs, err := inventory(ctx, db)
+	if err != nil {
+		return err
+	}
+	for _, d := range dbs {
+		if d.Name != name {
+			continue
+		}
+		for _, s := range d.Sessions {
+			if !pgtarget.OrphanSession(s) {
+				return &BusyError{Database: live, Scratch: name, Session: s}
+			}
+		}
+		if err := dropDatabase(ctx, db, name); err != nil {
+			return err
+		}
+	}
+	st, ok, err := readState(ctx, db, live)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("database %s not found on %s", live, db.Describe())
+	}
+	if _, err := db.Query(ctx, maintenanceDB(live), createSQL(name, st)); err != nil {
+		return fmt.Errorf("create scratch database %s: %w", name, err)
+	}
+	return nil
+}
+
+// BusyError says another run is restoring or verifying the same database.
+type BusyError struct{ Database, Scratch, Session string }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("another restore or verify of database %s is under way on this server (%s is in use by %q): wait for it to finish",
+		e.Database, e.Scratch, e.Session)
+}

@@ -1,0 +1,140 @@
+package pgtarget
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// ExitError says a client program (psql, pg_dump) ended with an error.
+type ExitError struct {
+	Program string       // psql, pg_dump
+	Status  int          // its exit status; 128+N when signal N killed it
+	Server  *ServerError // the server's error that stopped it, when it printed one
+	Last    string       // its last line on stderr
+}
+
+// ServerError is an error the server reported to psql, as psql prints it
+// with VERBOSITY=verbose.
+type ServerError struct {
+	Line     int    // line of the script, 0 when unknown
+	Severity string // ERROR, FATAL or PANIC
+	Code     string // SQLSTATE, e.g. 22012
+	Message  string
+	Context  string // where it happened, e.g. "COPY item, line 3, column id"
+}
+
+// psql's exit statuses (psql(1), "Exit Status").
+const (
+	psqlConnectionLost = 2 // the connection to the server went bad
+	psqlScriptError    = 3 // an error in the script, with ON_ERROR_STOP
+)
+
+func (e *ExitError) Error() string {
+	switch {
+	case e.Status > 128:
+		return fmt.Sprintf("%s was killed by signal %d (%s)", e.Program, e.Status-128, signalMeaning(e.Status-128))
+	case e.Server != nil && e.Status == psqlScriptError:
+		return e.Server.String()
+	case e.Server != nil:
+		return fmt.Sprintf("%s lost its connection to the server: %s", e.Program, e.Server.Message)
+	case e.Program == "psql" && e.Status == psqlConnectionLost:
+		return fmt.Sprintf("%s lost its connection to the server: %s", e.Program, orNoMessage(e.Last))
+	}
+	return fmt.Sprintf("%s exited %d: %s", e.Program, e.Status, orNoMessage(e.Last))
+}
+
+func (s *ServerError) String() string {
+	var b strings.Builder
+	if s.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", s.Line)
+	}
+	b.WriteString(s.Message)
+	if s.Code != "" || s.Context != "" {
+		b.WriteString(" (")
+		if s.Code != "" {
+			b.WriteString("SQLSTATE " + s.Code)
+		}
+		if s.Code != "" && s.Context != "" {
+			b.WriteString("; ")
+		}
+		b.WriteString(s.Context)
+		b.WriteString(")")
+	}
+	return b.String()
+}
+
+func signalMeaning(sig int) string {
+	switch sig {
+	case 9:
+		return "out of memory, or stopped from outside"
+	case 15:
+		return "stopped from outside"
+	}
+	return "stopped"
+}
+
+// FromScript reports whether the program stopped because a statement of
+// the script failed for a reason of its own (bad data, bad SQL), rather than
+// because of where it ran: a lost connection, a killed process, a full disk,
+// a server shutting down, a missing role, extension or privilege.
+func (e *ExitError) FromScript() bool {
+	if e.Program != "psql" || e.Status != psqlScriptError {
+		return false
+	}
+	return e.Server == nil || !environmental(e.Server)
+}
+
+// environmentClasses are SQLSTATE classes that describe the server or the
+// session, not the statement: connection (08), authorization (28), a
+// missing database (3D), transaction rollback (40), insufficient resources
+// such as a full disk (53), object in use (55), operator intervention (57),
+// system errors (58) and internal errors (XX).
+var environmentClasses = map[string]bool{"08": true, "28": true, "3D": true, "40": true, "53": true, "55": true, "57": true, "58": true, "XX": true}
+
+func environmental(s *ServerError) bool {
+	switch {
+	case len(s.Code) == 5 && environmentClasses[s.Code[:2]]:
+		return true
+	case s.Code == "42501": // insufficient privilege: the restoring role's, not the dump's
+		return true
+	case s.Code == "42704" && strings.HasPrefix(s.Message, "role "): // the server lacks a role the dump names
+		return true
+	}
+	return false
+}
+
+var serverErrorLine = regexp.MustCompile(`^(?:psql:[^:]*:(\d+): )?(ERROR|FATAL|PANIC):  (?:([0-9A-Z]{5}): )?(.*)$`)
+
+// ParseExit reads the stderr of a client program that exited with status.
+func ParseExit(program string, status int, stderr string) *ExitError {
+	e := &ExitError{Program: program, Status: status, Last: lastLine(stderr)}
+	lines := strings.Split(strings.ReplaceAll(stderr, "\r\n", "\n"), "\n")
+	for i, l := range lines {
+		m := serverErrorLine.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		line, _ := strconv.Atoi(m[1])
+		e.Server = &ServerError{Line: line, Severity: m[2], Code: m[3], Message: m[4]}
+		for _, next := range lines[i+1:] {
+			if ctx, ok := strings.CutPrefix(next, "CONTEXT:  "); ok {
+				e.Server.Context = ctx
+				break
+			}
+			if serverErrorLine.MatchString(next) {
+				break
+			}
+		}
+		break
+	}
+	return e
+}
+
+func orNoMessage(s string) string {
+	if s == "" {
+		return "no message"
+	}
+	return s
+}
