@@ -120,7 +120,7 @@ func Restore(ctx context.Context, cfg Config, c Choice, opts RestoreOptions) err
 // checkSummary says what a check proved, in a few words.
 func checkSummary(c pgbackup.Check) string {
 	if c.Tables == 0 && c.InsertTables > 0 {
-		return "checksum ok, restores cleanly"
+		return "every statement ran"
 	}
 	return fmt.Sprintf("%s, %s and %s, all as the backup holds them",
 		plural(c.Tables, "table"), plural(c.Rows, "row"), plural(c.LargeObjects, "large object"))
