@@ -16,7 +16,7 @@ func Test(ctx context.Context) error {
 	return selftest.Run(ctx)
 }
 
-// Bench measures db:backup and db:restore against the old scripts (500+ MB database) and env:up against docker compose, side by side, and prints the ratios.
+// Bench measures the db targets against the old scripts and pg_dump's and psql's own work (0.6 GB and 4 GB databases) and env:up against docker compose, side by side, and prints the ratios.
 func Bench(ctx context.Context) error {
 	return selftest.Bench(ctx)
 }

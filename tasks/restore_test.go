@@ -42,6 +42,16 @@ func (f *dbFixture) slowPostData(t *testing.T, rows int, perRow time.Duration) {
 		ALTER ROLE %s SET app.slow = 'on'`, perRow.Seconds(), rows, f.pg.User))
 }
 
+// restoresTo empties the table, restores backup name and checks that the
+// data is want again.
+func (f *dbFixture) restoresTo(t *testing.T, name, want string) {
+	t.Helper()
+	f.sql(t, `DELETE FROM item`)
+	r := f.run(t, "db:restore", "-name="+name, "-yes")
+	require.Equal(t, 0, r.Code, r.Out)
+	assert.Equal(t, want, f.state(t))
+}
+
 // databases lists the server's databases stevedore made beside the live one.
 func (f *dbFixture) databases(t *testing.T) []string {
 	t.Helper()
@@ -146,10 +156,7 @@ func TestRestoreOutlastsAnyFixedDeadline(t *testing.T) {
 	assert.Regexp(t, `building indexes and constraints: done in (3\d|[4-9]\d)(\.\d)?s`, r.Out)
 	assert.True(t, f.list(t)[0].Verified().OK)
 
-	f.sql(t, `DELETE FROM item`)
-	r = f.run(t, "db:restore", "-name=slow", "-yes")
-	require.Equal(t, 0, r.Code, r.Out)
-	assert.Equal(t, want, f.state(t))
+	f.restoresTo(t, "slow", want)
 }
 
 // kill -9 of the targets at each step of a restore: afterwards the live
@@ -339,20 +346,14 @@ func TestCRLFAndInsertStyleDumps(t *testing.T) {
 
 	r := f.run(t, "db:verify", "-name=windows")
 	require.Equal(t, 0, r.Code, r.Out)
-	f.sql(t, `DELETE FROM item`)
-	r = f.run(t, "db:restore", "-name=windows", "-yes")
-	require.Equal(t, 0, r.Code, r.Out)
-	assert.Equal(t, want, f.state(t))
+	f.restoresTo(t, "windows", want)
 
 	r = f.run(t, "db:verify", "-name=inserts")
 	require.Equal(t, 0, r.Code, r.Out)
 	assert.Contains(t, r.Out, "1 table filled by 2000 INSERT statements ran in full (the server stored 2000 rows), but an INSERT-style dump holds no row counts to compare them with")
 	assert.Contains(t, r.Out, "verified in")
 	assert.NotContains(t, r.Out, "all as the backup holds them", "no claim of a row check")
-	f.sql(t, `DELETE FROM item`)
-	r = f.run(t, "db:restore", "-name=inserts", "-yes")
-	require.Equal(t, 0, r.Code, r.Out)
-	assert.Equal(t, want, f.state(t))
+	f.restoresTo(t, "inserts", want)
 }
 
 // A line "COPY x FROM stdin;" inside a function body or a comment is not a
