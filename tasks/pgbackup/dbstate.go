@@ -1,8 +1,6 @@
 package pgbackup
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -47,10 +45,10 @@ type roleSetting struct {
 	Config []string `json:"config"`
 }
 
-// stateQuery reads a database's state as one JSON document. Version-
-// dependent columns are read through to_jsonb, so the query runs on every
+// stateSelect reads databases' state, one row each, for serverQuery.
+// Version-dependent columns are read through to_jsonb, so it runs on every
 // supported PostgreSQL.
-const stateQuery = `SELECT row_to_json(x) FROM (SELECT d.datname AS name, pg_get_userbyid(d.datdba) AS owner,
+const stateSelect = `SELECT d.datname AS name, pg_get_userbyid(d.datdba) AS owner,
   pg_encoding_to_char(d.encoding) AS encoding, d.datcollate AS collate, d.datctype AS ctype,
   coalesce(to_jsonb(d)->>'datlocprovider', '') AS locale_provider,
   coalesce(to_jsonb(d)->>'datlocale', to_jsonb(d)->>'daticulocale', '') AS locale,
@@ -62,23 +60,7 @@ const stateQuery = `SELECT row_to_json(x) FROM (SELECT d.datname AS name, pg_get
     FROM aclexplode(d.datacl) a) AS acl,
   (SELECT json_agg(json_build_object('role', CASE WHEN s.setrole = 0 THEN '' ELSE pg_get_userbyid(s.setrole) END, 'config', s.setconfig))
     FROM pg_db_role_setting s WHERE s.setdatabase = d.oid) AS settings
-FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace WHERE d.datname = %s) x`
-
-// readState reads the state of database name; ok is false when it does not exist.
-func readState(ctx context.Context, db pgtarget.Database, name string) (st dbState, ok bool, err error) {
-	out, err := db.Query(ctx, maintenanceDB(db.Credentials().Database), fmt.Sprintf(stateQuery, pgtarget.QuoteLiteral(name)))
-	if err != nil {
-		return st, false, fmt.Errorf("read the settings of database %s: %w", name, err)
-	}
-	out = strings.TrimSpace(out)
-	if out == "" {
-		return st, false, nil
-	}
-	if err := json.Unmarshal([]byte(out), &st); err != nil {
-		return st, false, fmt.Errorf("read the settings of database %s: %w", name, err)
-	}
-	return st, true, nil
-}
+FROM pg_database d JOIN pg_tablespace t ON t.oid = d.dattablespace`
 
 // createSQL creates an empty database name with what of st must be fixed
 // when a database is created: owner, encoding, locale, tablespace.

@@ -2,9 +2,7 @@ package pgbackup
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
@@ -21,34 +19,21 @@ type Kept struct {
 // KeptDatabases returns the previous databases of db's live database that
 // restores kept, newest first, with their sizes.
 func KeptDatabases(ctx context.Context, db pgtarget.Database) ([]Kept, error) {
-	dbs, err := inventory(ctx, db)
+	view, err := look(ctx, db)
 	if err != nil {
 		return nil, err
 	}
 	live := db.Credentials().Database
 	var kept []keptInfo
-	var names []string
-	for _, d := range dbs {
+	for _, d := range view.Databases {
 		if at, ok := KeptTime(d.Name, live); ok {
-			kept = append(kept, keptInfo{Kept{Name: d.Name, At: at}, d})
-			names = append(names, pgtarget.QuoteLiteral(d.Name))
+			kept = append(kept, keptInfo{Kept{Name: d.Name, At: at, Size: d.Size}, d})
 		}
 	}
-	if len(kept) == 0 {
-		return nil, nil
-	}
 	sortKept(kept)
-	out, err := db.Query(ctx, maintenanceDB(live), fmt.Sprintf(
-		`SELECT json_object_agg(datname, pg_database_size(oid)) FROM pg_database WHERE datname IN (%s)`, strings.Join(names, ", ")))
-	if err != nil {
-		return nil, fmt.Errorf("measure the kept databases: %w", err)
-	}
-	sizes := map[string]int64{}
-	_ = json.Unmarshal([]byte(strings.TrimSpace(out)), &sizes)
-	list := make([]Kept, len(kept))
-	for i, k := range kept {
-		list[i] = k.Kept
-		list[i].Size = sizes[k.Name]
+	var list []Kept
+	for _, k := range kept {
+		list = append(list, k.Kept)
 	}
 	return list, nil
 }

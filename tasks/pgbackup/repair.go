@@ -2,37 +2,12 @@ package pgbackup
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 )
-
-// dbInfo is a database on the server and who is connected to it.
-type dbInfo struct {
-	Name      string   `json:"name"`
-	AllowConn bool     `json:"allow_conn"`
-	Sessions  []string `json:"sessions"` // the application_name of each session
-}
-
-const inventoryQuery = `SELECT coalesce(json_agg(json_build_object('name', d.datname, 'allow_conn', d.datallowconn,
-  'sessions', (SELECT coalesce(json_agg(a.application_name), '[]') FROM pg_stat_activity a WHERE a.datid = d.oid AND a.pid <> pg_backend_pid()))), '[]')
-FROM pg_database d`
-
-// inventory lists the databases on db's server.
-func inventory(ctx context.Context, db pgtarget.Database) ([]dbInfo, error) {
-	out, err := db.Query(ctx, maintenanceDB(db.Credentials().Database), inventoryQuery)
-	if err != nil {
-		return nil, fmt.Errorf("list the databases on %s: %w", db.Describe(), err)
-	}
-	var dbs []dbInfo
-	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &dbs); err != nil {
-		return nil, fmt.Errorf("list the databases on %s: %w", db.Describe(), err)
-	}
-	return dbs, nil
-}
 
 // Leftovers says what of an interrupted run stevedore found on the server.
 type Leftovers struct {
@@ -109,12 +84,12 @@ func sortKept(k []keptInfo) {
 // Repair undoes the marks of interrupted runs on live's server (see
 // planRepair) and says what it did.
 func Repair(ctx context.Context, db pgtarget.Database) (Leftovers, error) {
-	dbs, err := inventory(ctx, db)
+	view, err := look(ctx, db)
 	if err != nil {
 		return Leftovers{}, err
 	}
 	live := db.Credentials().Database
-	p := planRepair(live, dbs, pgtarget.OrphanSession)
+	p := planRepair(live, view.Databases, pgtarget.OrphanSession)
 	l := Leftovers{Busy: p.busy}
 	if p.allowConnections {
 		if _, err := db.Query(ctx, maintenanceDB(live), fmt.Sprintf(`ALTER DATABASE %s WITH ALLOW_CONNECTIONS true`, pgtarget.QuoteIdent(live))); err != nil {
@@ -137,11 +112,11 @@ func Repair(ctx context.Context, db pgtarget.Database) (Leftovers, error) {
 // means another restore or verify is under way.
 func createScratch(ctx context.Context, db pgtarget.Database, name string) error {
 	live := db.Credentials().Database
-	dbs, err := inventory(ctx, db)
+	view, err := look(ctx, db, live)
 	if err != nil {
 		return err
 	}
-	for _, d := range dbs {
+	for _, d := range view.Databases {
 		if d.Name != name {
 			continue
 		}
@@ -154,10 +129,7 @@ func createScratch(ctx context.Context, db pgtarget.Database, name string) error
 			return err
 		}
 	}
-	st, ok, err := readState(ctx, db, live)
-	if err != nil {
-		return err
-	}
+	st, ok := view.state(live)
 	if !ok {
 		return fmt.Errorf("database %s not found on %s", live, db.Describe())
 	}

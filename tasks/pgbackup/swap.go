@@ -22,14 +22,12 @@ const swapAttempts = 3
 // committed outside that transaction.
 func swap(ctx context.Context, db pgtarget.Database, incoming, keptAs string) error {
 	live := db.Credentials().Database
-	from, liveExists, err := readState(ctx, db, live)
+	view, err := look(ctx, db, live, incoming)
 	if err != nil {
 		return err
 	}
-	to, ok, err := readState(ctx, db, incoming)
-	if err != nil {
-		return err
-	}
+	from, liveExists := view.state(live)
+	to, ok := view.state(incoming)
 	if !ok {
 		return fmt.Errorf("database %s is not there to swap in", incoming)
 	}
