@@ -102,7 +102,7 @@ func printBackup(out *term.Printer, st *store.Store, rec *store.Record) {
 	fmt.Fprintf(out.Writer(), "  sha256   %s\n", rec.SHA256)
 	server, _, _ := strings.Cut(rec.ServerVersion, " ")
 	fmt.Fprintf(out.Writer(), "  holds    %s, %s, %s (PostgreSQL %s)\n",
-		plural(len(rec.Tables), "table"), plural(rec.Rows(), "row"), plural(rec.LargeObjects, "large object"), server)
+		term.Plural(len(rec.Tables), "table"), term.Plural(rec.Rows(), "row"), term.Plural(rec.LargeObjects, "large object"), server)
 	fmt.Fprintf(out.Writer(), "  restore  go tool mage db:restore -name=%s\n", rec.Name)
 }
 
@@ -116,12 +116,4 @@ func relPath(p string) string {
 		return rel
 	}
 	return p
-}
-
-// plural says "1 table", "2 tables".
-func plural[N int | int64](n N, noun string) string {
-	if n == 1 {
-		return fmt.Sprintf("1 %s", noun)
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -103,8 +103,3 @@ func TestTableMarksVerification(t *testing.T) {
 	assert.Contains(t, out.String(), "old script's .sql.zip")
 	assert.Contains(t, out.String(), "15.18 ")
 }
-
-func TestPlural(t *testing.T) {
-	assert.Equal(t, "1 table", plural(1, "table"))
-	assert.Equal(t, "0 rows", plural(int64(0), "row"))
-}

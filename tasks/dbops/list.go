@@ -122,7 +122,7 @@ func List(ctx context.Context, cfg Config, asJSON bool) error {
 		out.Next("go tool mage db:backup")
 		return nil
 	}
-	out.OK("%s in %s", plural(len(entries), "backup"), relPath(s.store.Dir))
+	out.OK("%s in %s", term.Plural(len(entries), "backup"), relPath(s.store.Dir))
 	return nil
 }
 

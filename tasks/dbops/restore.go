@@ -123,7 +123,7 @@ func checkSummary(c pgbackup.Check) string {
 		return "every statement ran"
 	}
 	return fmt.Sprintf("%s, %s and %s, all as the backup holds them",
-		plural(c.Tables, "table"), plural(c.Rows, "row"), plural(c.LargeObjects, "large object"))
+		term.Plural(c.Tables, "table"), term.Plural(c.Rows, "row"), term.Plural(c.LargeObjects, "large object"))
 }
 
 // tellLimits says what a check could not compare and what it did not run.

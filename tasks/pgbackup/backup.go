@@ -140,22 +140,10 @@ func (e *ChecksumError) Error() string {
 // CheckSum compares a backup's file with the checksum and size its record
 // holds. Legacy backups have no record and pass.
 func CheckSum(e store.Entry) error {
-	if e.Record == nil {
-		return nil
-	}
-	f, err := openFile(e.Path)
+	s, err := openSource(e)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return fmt.Errorf("read %s: %w", e.Path, err)
-	}
-	got := hex.EncodeToString(h.Sum(nil))
-	if got != e.Record.SHA256 || n != e.Record.Size {
-		return &ChecksumError{Name: e.Name, Want: e.Record.SHA256, Got: got}
-	}
-	return nil
+	defer s.Close()
+	return s.checkSum()
 }

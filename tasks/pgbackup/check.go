@@ -8,6 +8,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/tasks/dumpscan"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
+	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
 // Check is what a load into a scratch database proved.
@@ -30,7 +31,7 @@ func (c Check) Limits() string {
 		return ""
 	}
 	return fmt.Sprintf("%s filled by %s ran in full (the server stored %s), but an INSERT-style dump holds no row counts to compare them with",
-		plural(c.InsertTables, "table"), plural(c.Inserts, "INSERT statement"), plural(c.InsertedRows, "row"))
+		term.Plural(c.InsertTables, "table"), term.Plural(c.Inserts, "INSERT statement"), term.Plural(c.InsertedRows, "row"))
 }
 
 // MismatchError says a restored database differs from what its backup holds.
@@ -78,12 +79,4 @@ func compare(ctx context.Context, db pgtarget.Database, dbname string, scan *dum
 		return check, &MismatchError{Diffs: diffs}
 	}
 	return check, nil
-}
-
-// plural says "1 table", "2 tables".
-func plural[N int | int64](n N, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -221,6 +221,14 @@ func (p *Printer) DetailWriter() io.Writer {
 	return io.Discard
 }
 
+// Plural counts for people: "1 table", "2 tables".
+func Plural[N int | int64](n N, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
 // Duration formats d for people: 850ms, 4.2s, 1m12s.
 func Duration(d time.Duration) string {
 	switch {

@@ -137,3 +137,9 @@ func TestFailedShowsTheExplanation(t *testing.T) {
 	_ = New(&buf).Failed("env:up", explained{}, "go tool mage env:logs")
 	assert.Equal(t, "✗ api is not ready\n    last lines:\n    boom\n  next: go tool mage env:logs\n", buf.String())
 }
+
+func TestPlural(t *testing.T) {
+	assert.Equal(t, "1 table", Plural(1, "table"))
+	assert.Equal(t, "0 rows", Plural(int64(0), "row"))
+	assert.Equal(t, "12 backups", Plural(12, "backup"))
+}
