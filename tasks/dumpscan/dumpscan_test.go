@@ -111,10 +111,16 @@ func TestScannerIsIndependentOfChunking(t *testing.T) {
 		got := scan(chunks...)
 		if !assert.Equal(t, want.Tables(), got.Tables(), "chunk size %d", size) ||
 			!assert.Equal(t, want.Complete(), got.Complete(), "chunk size %d", size) ||
-			!assert.Equal(t, dump, guarded(t, chunks...), "chunk size %d", size) {
+			!assert.Equal(t, withoutRestrict(dump), guarded(t, chunks...), "chunk size %d", size) {
 			return
 		}
 	}
+}
+
+// withoutRestrict is a script without its \restrict and \unrestrict lines,
+// which a guard leaves out (it refuses what they guard against itself).
+func withoutRestrict(script string) string {
+	return regexp.MustCompile(`(?m)^\\(un)?restrict [A-Za-z0-9]+\r?$`).ReplaceAllString(script, "")
 }
 
 // guarded returns what a guard forwards of the chunks.
@@ -242,7 +248,7 @@ func TestGuardNeutralisesStatementsAboutTheDatabase(t *testing.T) {
 		assert.NotContains(t, got, gone)
 	}
 	for _, kept := range []string{"CREATE TABLE public.t", "GRANT SELECT ON TABLE public.t TO app_ro;", "'CREATE DATABASE x; \\connect y'",
-		"CREATE USER MAPPING", "ALTER DEFAULT PRIVILEGES", "COPY public.t (id) FROM stdin;\n1\n\\.\n", "\\restrict K", "\\unrestrict K"} {
+		"CREATE USER MAPPING", "ALTER DEFAULT PRIVILEGES", "COPY public.t (id) FROM stdin;\n1\n\\.\n"} {
 		assert.Contains(t, got, kept)
 	}
 	var what []string
@@ -274,6 +280,16 @@ func TestGuardRefusesWhatChangesTheWholeServer(t *testing.T) {
 		{"\\set ON_ERROR_STOP off\n", `\set`},
 		{"\\connect a\nSELECT 1;\n\\connect b\n", "more than one database"},
 		{"SELECT 1\n\\connect a\n;\n", "inside a statement"},
+		{"SELECT 1 \\! touch /tmp/x\n;\n", "inside a statement"},
+		// Found by review: each reached psql before.
+		{"CREATE TABLE a (t text);\nCOPY a FROM stdin; COPY b FROM stdin;\nx\n\\.\n", "text after COPY … FROM stdin; on the same line"},
+		{"\\restrict k1 \\\\ DROP DATABASE app WITH (FORCE);\n", `a \restrict line that holds more than a key`},
+		{"\\unrestrict k \\! touch /tmp/x\n", `a \unrestrict line that holds more than a key`},
+		{"SET standard_conforming_strings = 'off';\nSELECT '\\'' ;\n\\! touch /tmp/x\n';\n", "changes standard_conforming_strings"},
+		{"SELECT set_config('standard_conforming_strings', 'off', false);\n", "changes standard_conforming_strings"},
+		{"SET standard_conforming_strings TO off;\n", "changes standard_conforming_strings"},
+		{"SELECT 1$q$ ' $q$ \\! touch /tmp/x\n';\n", `\!`},
+		{"CREATE FUNCTION begin() RETURNS int LANGUAGE sql AS 'select 1'; CREATE ROLE evil SUPERUSER; END;\n", "CREATE ROLE"},
 		{"\\connect x*/ CREATE ROLE r; /*\n\\connect y\n", "more than one database"},
 	}
 	for _, tt := range tests {
@@ -304,7 +320,7 @@ func TestGuardReaderStopsAtARefusal(t *testing.T) {
 	scan, r = GuardReader(strings.NewReader(dump))
 	got, err = io.ReadAll(r)
 	require.NoError(t, err)
-	assert.Equal(t, dump, string(got))
+	assert.Equal(t, withoutRestrict(dump), string(got))
 	assert.True(t, scan.Complete())
 }
 
@@ -354,7 +370,7 @@ func FuzzGuard(f *testing.F) {
 			require.True(t, errors.As(err, &refused), "%v", err)
 			return
 		}
-		if len(g.Skipped()) == 0 {
+		if len(g.Skipped()) == 0 && g.stripped == 0 {
 			assert.Equal(t, script, out.String())
 		}
 		assert.Equal(t, obs.Tables(), g.Tables())

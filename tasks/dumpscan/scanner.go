@@ -16,6 +16,7 @@ package dumpscan
 import (
 	"bytes"
 	"io"
+	"regexp"
 	"strings"
 )
 
@@ -79,7 +80,6 @@ type Scanner struct {
 	restrictKey   string // pg_dump 15.14+ frames a dump with \restrict KEY … \unrestrict KEY
 	restricted    bool
 	lastMark      string // the last comment with words, or "" after a statement or command
-	stdStringsOff bool   // SET standard_conforming_strings = off: backslashes escape in '…'
 
 	// Lexer.
 	st          state
@@ -93,11 +93,13 @@ type Scanner struct {
 	wordIsNum   bool
 	prevFrom    bool   // the last word of a COPY statement was FROM
 	tag         []byte // of the dollar quote being read
+	literal     []byte // the start of the string literal being read
 	tagMatch    int    // closing-tag bytes matched after a '$', or -1
 	text        []byte // the comment or psql command being read
 	active      bool   // a statement has begun
 	stmt        statement
-	fromStdin   bool // FROM STDIN seen at depth 0
+	part        statement // the current ;-separated part of a BEGIN … END statement
+	fromStdin   bool      // FROM STDIN seen at depth 0
 	head        []byte
 	headFrom    int // where in the current Write the head continues
 	copyNext    bool
@@ -119,6 +121,7 @@ type Scanner struct {
 	stmtLine   int64
 	connectArg string
 	skipped    []Skipped
+	stripped   int // \restrict lines left out
 	err        error
 }
 
@@ -162,7 +165,7 @@ func (s *Scanner) step(p []byte, i int) int {
 		return s.copyData(p, i)
 	case stNormal:
 		for i < len(p) && s.st == stNormal && s.err == nil {
-			if s.inWord && isWordByte(p[i]) {
+			if s.inWord && s.continuesWord(p[i]) {
 				i = s.words(p, i)
 				continue
 			}
@@ -176,6 +179,7 @@ func (s *Scanner) step(p []byte, i int) int {
 			return i + 1
 		}
 		s.st = stNormal
+		s.afterCopy()
 		s.activate(p, i, false)
 		return i // the '-' was an operator; scan c as SQL
 	case stSlash:
@@ -184,6 +188,7 @@ func (s *Scanner) step(p []byte, i int) int {
 			return i + 1
 		}
 		s.st = stNormal
+		s.afterCopy()
 		s.activate(p, i, false)
 		return i
 	case stLineComment:
@@ -191,13 +196,16 @@ func (s *Scanner) step(p []byte, i int) int {
 	case stBlockComment:
 		return s.blockComment(p, i)
 	case stQuote:
-		return s.skipTo(p, i, '\'', stQuoteEnd)
+		j := s.skipTo(p, i, '\'', stQuoteEnd)
+		s.keepLiteral(p[i:j])
+		return j
 	case stQuoteEnd:
 		if c == '\'' { // '' is a quote inside the string
 			s.st = stQuote
 			return i + 1
 		}
 		s.st = stNormal
+		s.endLiteral()
 		return i
 	case stEscQuote:
 		j := bytes.IndexAny(p[i:], `\'`)
@@ -268,7 +276,7 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // normal scans one byte of SQL outside quotes and comments.
 func (s *Scanner) normal(p []byte, i int, c byte) {
 	if s.inWord {
-		if isWordByte(c) {
+		if s.continuesWord(c) {
 			if len(s.word) < maxWord {
 				s.word = append(s.word, c)
 			}
@@ -302,13 +310,11 @@ func (s *Scanner) normal(p []byte, i int, c byte) {
 		s.startMeta(p, i)
 		return
 	}
+	s.afterCopy()
 	s.activate(p, i, identStart(c))
 	switch c {
 	case '\'':
-		s.st = stQuote
-		if s.stdStringsOff {
-			s.st = stEscQuote
-		}
+		s.st, s.literal = stQuote, s.literal[:0]
 	case '"':
 		s.st = stIdent
 	case '$':
@@ -320,8 +326,12 @@ func (s *Scanner) normal(p []byte, i int, c byte) {
 			s.depth--
 		}
 	case ';':
-		if s.depth == 0 && s.beginDepth == 0 {
+		switch {
+		case s.depth > 0:
+		case s.beginDepth == 0:
 			s.endStatement(p, i)
+		case s.guard:
+			s.endPart()
 		}
 	default:
 		if identStart(c) || isDigit(c) {
@@ -333,7 +343,7 @@ func (s *Scanner) normal(p []byte, i int, c byte) {
 // words reads the rest of a word in one go: most bytes of SQL text are.
 func (s *Scanner) words(p []byte, i int) int {
 	j := i
-	for j < len(p) && isWordByte(p[j]) {
+	for j < len(p) && s.continuesWord(p[j]) {
 		j++
 	}
 	if room := maxWord - len(s.word); room > 0 {
@@ -342,7 +352,12 @@ func (s *Scanner) words(p []byte, i int) int {
 	return j
 }
 
-func isWordByte(c byte) bool { return identStart(c) || isDigit(c) || c == '$' }
+// continuesWord reports whether c goes on the word being read: '$' goes on
+// an identifier (a$b) but ends a number, after which it may open a dollar
+// quote (1$q$…), as psql reads it.
+func (s *Scanner) continuesWord(c byte) bool {
+	return identStart(c) || isDigit(c) || c == '$' && !s.wordIsNum
+}
 
 // upper upper-cases an ASCII word in place.
 func upper(w []byte) []byte {
@@ -476,6 +491,20 @@ func (s *Scanner) copyKeep(b []byte) {
 	s.copyLen += len(b)
 }
 
+// keepLiteral keeps the start of a string literal: enough to know one that
+// names standard_conforming_strings.
+func (s *Scanner) keepLiteral(b []byte) {
+	if room := maxWord - len(s.literal); room > 0 {
+		s.literal = append(s.literal, b[:min(len(b), room)]...)
+	}
+}
+
+func (s *Scanner) endLiteral() {
+	if bytes.EqualFold(bytes.TrimSuffix(s.literal, []byte("'")), []byte("standard_conforming_strings")) {
+		s.stmt.stdStrings = true
+	}
+}
+
 func (s *Scanner) keepText(b []byte) {
 	if room := maxText - len(s.text); room > 0 {
 		s.text = append(s.text, b[:min(len(b), room)]...)
@@ -504,6 +533,7 @@ func (s *Scanner) activate(p []byte, i int, word bool) {
 	}
 	s.active, s.fromStdin, s.prevFrom = true, false, false
 	s.stmt.reset(!word)
+	s.part.reset(!word)
 	s.head, s.headFrom = s.head[:0], i
 	s.lastMark = ""
 	if s.guard {
@@ -525,6 +555,7 @@ func (s *Scanner) addWord(p []byte, i int, w []byte) {
 		s.prevFrom = string(w) == "FROM"
 	}
 	s.stmt.add(w)
+	s.part.add(w)
 	if s.stmt.isFunctionBody() {
 		switch {
 		case string(w) == "BEGIN":
@@ -560,6 +591,15 @@ func (s *Scanner) decide(p []byte, i int, final bool) {
 	}
 }
 
+// afterCopy refuses SQL on the line of a COPY … FROM stdin: psql runs it
+// after the data block, while the rows start on the next line, so the two
+// would not agree on what is data.
+func (s *Scanner) afterCopy() {
+	if s.copyNext && s.guard {
+		s.fail(s.lines+1, "text after COPY … FROM stdin; on the same line")
+	}
+}
+
 func (s *Scanner) fail(line int64, why string) {
 	s.err = &RefusedError{Line: line, Why: why}
 }
@@ -567,6 +607,10 @@ func (s *Scanner) fail(line int64, why string) {
 // endStatement closes the statement whose ';' is p[i].
 func (s *Scanner) endStatement(p []byte, i int) {
 	s.keepHead(p, i+1)
+	if s.guard && s.stmt.stdStrings && !safeStdStrings.Match(s.head) {
+		s.fail(s.stmtLine, "the file changes standard_conforming_strings, and with it how its strings read: only pg_dump's `SET standard_conforming_strings = on;` is followed (make the dump again with a current pg_dump)")
+		return
+	}
 	if s.guard && s.verdict == undecided {
 		s.decide(p, i, true)
 		if s.err != nil {
@@ -581,14 +625,29 @@ func (s *Scanner) endStatement(p []byte, i int) {
 		s.countInsert(tableAfter(s.head, "INSERT", "INTO"))
 	case s.stmt.word(0) == "SELECT" && s.stmt.word(1) == "PG_CATALOG" && s.stmt.word(2) == "LO_CREATE":
 		s.largeObjects++
-	case s.stmt.word(0) == "SET" && s.stmt.word(1) == "STANDARD_CONFORMING_STRINGS":
-		s.stdStringsOff = s.stmt.word(2) == "OFF" || s.stmt.word(3) == "OFF"
 	}
 	if s.guard && s.verdict == neutralise {
 		s.routeTo(p, i+1, toOut)
 		s.skip(s.what)
 	}
 	s.active, s.depth, s.beginDepth = false, 0, 0
+}
+
+// safeStdStrings is how pg_dump sets standard_conforming_strings, the only
+// way a file may: the scanner reads strings as the setting on reads them.
+var safeStdStrings = regexp.MustCompile(`(?is)^SET\s+(SESSION\s+)?standard_conforming_strings\s*(=|TO)\s*'?on'?\s*;$`)
+
+// endPart checks a ;-separated part inside BEGIN … END. psql sends the
+// whole statement as one, and if the BEGIN was not a function body's (a
+// function named begin), the server runs each part: each must pass alone.
+func (s *Scanner) endPart() {
+	if v, what := s.part.classify(true); v != pass {
+		if v == neutralise {
+			what += ", inside a statement that runs several"
+		}
+		s.fail(s.stmtLine, what)
+	}
+	s.part.reset(false)
 }
 
 func (s *Scanner) countInsert(table []byte) {
@@ -617,14 +676,20 @@ func (s *Scanner) skip(what string) {
 // the comment it is quoted in.
 var commentSafe = strings.NewReplacer("*/", "* /", "/*", "/ *")
 
-// startMeta begins a psql backslash command at p[i].
+// startMeta begins a psql backslash command at p[i]. Its bytes are held
+// until its line ends: psql runs a command as soon as it has read its line.
 func (s *Scanner) startMeta(p []byte, i int) {
 	s.st, s.text, s.inMetaStmt = stMeta, s.text[:0], s.active
-	if s.guard && !s.active {
-		s.stmtLine = s.lineAt(p, i) + 1
+	if s.guard {
+		if !s.active {
+			s.stmtLine = s.lineAt(p, i) + 1
+		}
 		s.routeTo(p, i, toHeld)
 	}
 }
+
+// restrictKeyPattern is what pg_dump writes after \restrict and \unrestrict.
+var restrictKeyPattern = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 
 // endMeta acts on the psql command that ends at the newline p[i].
 func (s *Scanner) endMeta(p []byte, i int) {
@@ -649,8 +714,11 @@ func (s *Scanner) endMeta(p []byte, i int) {
 		return
 	}
 	v, why := metaVerdict(cmd)
+	if v == strip && !restrictKeyPattern.MatchString(arg) {
+		v, why = refuse, `a \`+cmd+` line that holds more than a key`
+	}
 	switch {
-	case s.inMetaStmt && v != pass:
+	case s.inMetaStmt:
 		s.fail(s.lineAt(p, i)+1, `a psql command (\`+cmd+`) inside a statement`)
 	case v == refuse:
 		s.fail(s.stmtLine, why)
@@ -660,12 +728,12 @@ func (s *Scanner) endMeta(p []byte, i int) {
 	case v == neutralise:
 		s.connectArg = arg
 		s.routeTo(p, i, toDrop)
-		s.held = s.held[:0]
 		s.skip(why + " " + arg)
 		s.route = toOut
-	case s.inMetaStmt: // \restrict inside a statement: the statement goes on
-	default:
-		s.routeTo(p, i, toOut)
+	case v == strip:
+		s.routeTo(p, i, toDrop)
+		s.dropped, s.route = 0, toOut
+		s.stripped++
 	}
 }
 

@@ -13,6 +13,7 @@ const (
 	pass               // sent to the server as it is
 	neutralise         // replaced by a comment: it would reach beyond the scratch database
 	refuse             // the whole file is refused
+	strip              // left out silently: \restrict, which the guard does instead
 )
 
 // statement is what the scanner knows of the SQL statement it is reading:
@@ -23,6 +24,7 @@ type statement struct {
 	onType     string
 	sawOn      bool
 	notCommand bool // it starts with something else than a word: not a command psql would run
+	stdStrings bool // it names standard_conforming_strings
 }
 
 // maxWords bounds the words kept per statement: classification needs a few.
@@ -51,6 +53,9 @@ func (st *statement) add(w []byte) {
 	}
 	if !st.sawOn && k == "ON" {
 		st.sawOn = true
+	}
+	if k == "STANDARD_CONFORMING_STRINGS" {
+		st.stdStrings = true
 	}
 	if len(st.words) < maxWords {
 		st.words = append(st.words, k)
@@ -107,6 +112,11 @@ func (st *statement) classify(final bool) (verdict, string) {
 	}
 	w0 := st.word(0)
 	switch w0 {
+	case "SELECT", "SET":
+		if !final { // held whole: set_config('standard_conforming_strings', …) comes late
+			return undecided, ""
+		}
+		return pass, ""
 	case "":
 		if final {
 			return pass, ""
@@ -188,7 +198,9 @@ func (st *statement) roleStatement(final bool, what string) (verdict, string) {
 func metaVerdict(cmd string) (verdict, string) {
 	switch cmd {
 	case "restrict", "unrestrict":
-		return pass, ""
+		// psql 15.14 and later refuse other commands between the two; the
+		// guard refuses them anyway, and older psql does not know these.
+		return strip, ""
 	case "connect", "c":
 		return neutralise, `\connect`
 	}
