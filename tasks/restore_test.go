@@ -306,6 +306,37 @@ func TestWritesDuringARestoreAreKeptAndUndoBringsThemBack(t *testing.T) {
 	assert.Contains(t, failureLine(t, r), "there is no restore to undo")
 }
 
+// Two checkouts (two backup folders, so two folder locks) on one database:
+// while one restores, the other neither verifies nor restores (the run
+// lock on the server says who is at work), its listing repairs nothing of
+// the running restore's, and the restore finishes with the right data.
+func TestASecondCheckoutLeavesARunningRestoreAlone(t *testing.T) {
+	f := newDBFixture(t, 20_000)
+	f.slowPostData(t, 300, 10*time.Millisecond)
+	backup := f.state(t)
+	require.Equal(t, 0, f.run(t, "db:backup", "-name=base").Code)
+	f.sql(t, `DELETE FROM item WHERE id > 100`)
+	other := []string{"STEVEDORE_DB_CONTAINER=" + f.container, "STEVEDORE_BACKUP_DIR=" + filepath.Join(t.TempDir(), "other-checkout")}
+	require.Equal(t, 0, runTarget(t, other, "db:backup", "-name=theirs").Code)
+
+	s := untilLine(t, f.env, "building indexes and constraints…", "db:restore", "-name=base", "-yes")
+	for _, args := range [][]string{{"db:verify", "-name=theirs"}, {"db:restore", "-name=theirs", "-yes"}} {
+		r := runTarget(t, other, args...)
+		assert.Equal(t, 1, r.Code, r.Out)
+		assert.Contains(t, failureLine(t, r), "another restore, verify or undo of database app is under way on its server")
+	}
+	r := runTarget(t, other, "-v", "db:list")
+	assert.Equal(t, 0, r.Code, r.Out)
+	assert.NotContains(t, r.Out, "repaired:")
+	assert.Contains(t, f.databases(t), pgbackup.ScratchName(f.pg.Database, "restore"), "the running restore's database is left alone")
+
+	r = s.wait(t)
+	require.Equal(t, 0, r.Code, r.Out)
+	assert.Equal(t, backup, f.state(t))
+	r = runTarget(t, other, "db:verify", "-name=theirs")
+	assert.Equal(t, 0, r.Code, "once the restore is done, the other checkout works: %s", r.Out)
+}
+
 // A file made with `pg_dump --clean --create` (DROP DATABASE, CREATE
 // DATABASE, \connect) restores into the live database: those statements
 // are skipped, so they never reach it. pg_dumpall's output, which changes

@@ -25,7 +25,7 @@ func Backup(ctx context.Context, cfg Config, name string) error {
 			return err
 		}
 	}
-	s, done, err := openLocked(ctx, cfg, "db:backup")
+	s, done, err := openLocked(ctx, cfg, "db:backup", false)
 	if err != nil {
 		return err
 	}

@@ -93,16 +93,16 @@ func open(ctx context.Context, cfg Config) (*session, error) {
 
 // openLocked is open, then lock: the start of a target that changes the
 // folder or the server. done releases both.
-func openLocked(ctx context.Context, cfg Config, action string) (s *session, done func(), err error) {
+func openLocked(ctx context.Context, cfg Config, action string, run bool) (s *session, done func(), err error) {
 	if s, err = open(ctx, cfg); err != nil {
 		return nil, nil, err
 	}
-	l, err := s.lock(ctx, action)
+	release, err := s.lock(ctx, action, run)
 	if err != nil {
 		s.close()
 		return nil, nil, err
 	}
-	return s, func() { l.Release(); s.close() }, nil
+	return s, func() { release(); s.close() }, nil
 }
 
 // connect finds the database: in Docker (a container, or the compose
@@ -167,21 +167,33 @@ func (s *session) tryConnect(ctx context.Context, what string) bool {
 
 // lock takes the backup folder's lock, cleans what interrupted runs left in
 // the folder and, with a database, repairs what they left on its server.
-func (s *session) lock(ctx context.Context, action string) (*store.Lock, error) {
+// A run (a restore, verify or undo: what makes databases on the server)
+// also takes the server's run lock first, which another checkout's runs on
+// the same database respect.
+func (s *session) lock(ctx context.Context, action string, run bool) (release func(), err error) {
 	l, err := s.store.Acquire(ctx, action, lockWait)
 	if err != nil {
 		return nil, err
 	}
+	release = l.Release
+	if run {
+		unlock, err := pgbackup.LockServer(ctx, s.db)
+		if err != nil {
+			l.Release()
+			return nil, err
+		}
+		release = func() { unlock(); l.Release() }
+	}
 	removed, err := s.store.CleanLeftovers()
 	if err != nil {
-		l.Release()
+		release()
 		return nil, fmt.Errorf("clean leftovers in %s: %w", s.store.Dir, err)
 	}
 	for _, n := range removed {
 		s.cfg.Out.Detail("removed %s, left by an interrupted run", n)
 	}
 	s.repair(ctx)
-	return l, nil
+	return release, nil
 }
 
 // repair undoes, on the server, what interrupted restores and verifies left

@@ -25,11 +25,11 @@ func Prune(ctx context.Context, cfg Config, p retention.Policy, dryRun bool) err
 			return err
 		}
 		s.store = st
-		l, err := s.lock(ctx, "db:prune")
+		release, err := s.lock(ctx, "db:prune", false)
 		if err != nil {
 			return err
 		}
-		defer l.Release()
+		defer release()
 	}
 	if err := s.prune(ctx, p, dryRun, ""); err != nil {
 		return err

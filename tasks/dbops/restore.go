@@ -68,14 +68,14 @@ func Restore(ctx context.Context, cfg Config, c Choice, opts RestoreOptions) err
 	live := s.db.Credentials().Database
 	q := fmt.Sprintf("Replace database %s in %s with backup %s (taken %s)? The current database is kept beside it until the next restore, so this can be undone. [y/N] ",
 		live, s.db.Describe(), entry.Name, entry.When.Local().Format("2006-01-02 15:04:05"))
-	if err := s.confirm(opts.Yes, q, "go tool mage db:restore -name="+entry.Name); err != nil {
+	if err := s.confirm(opts.Yes, q, "go tool mage db:restore -name="+entry.Name+cfg.Target.CommandFlags()); err != nil {
 		return err
 	}
-	l, err := s.lock(ctx, "db:restore")
+	release, err := s.lock(ctx, "db:restore", true)
 	if err != nil {
 		return err
 	}
-	defer l.Release()
+	defer release()
 	if err := s.checkRoom(ctx, entry, true); err != nil {
 		return err
 	}
@@ -94,13 +94,13 @@ func Restore(ctx context.Context, cfg Config, c Choice, opts RestoreOptions) err
 	}
 	if err != nil {
 		progress.Done()
-		return &RestoreError{Err: err, Name: entry.Name}
+		return &RestoreError{Err: err, Name: entry.Name, Flags: cfg.Target.CommandFlags()}
 	}
 	progress.Phase(pgbackup.PhaseSwapping, 0)
 	kept, err := prepared.SwapIn(ctx, time.Now())
 	progress.Done()
 	if err != nil {
-		return &RestoreError{Err: err, Name: entry.Name}
+		return &RestoreError{Err: err, Name: entry.Name, Flags: cfg.Target.CommandFlags()}
 	}
 	check := prepared.Check
 	cfg.Out.OK("restored %s in %s: %s", entry.Name, term.Duration(time.Since(start)), checkSummary(check))
@@ -113,7 +113,7 @@ func Restore(ctx context.Context, cfg Config, c Choice, opts RestoreOptions) err
 		}
 	}
 	fmt.Fprintf(cfg.Out.Writer(), "  kept     %s: database %s as it was, writes made during the restore included\n", kept, live)
-	fmt.Fprintf(cfg.Out.Writer(), "  undo     go tool mage db:restore -undo\n")
+	fmt.Fprintf(cfg.Out.Writer(), "  undo     go tool mage db:restore -undo%s\n", cfg.Target.CommandFlags())
 	return nil
 }
 
@@ -139,7 +139,7 @@ func (s *session) tellLimits(c pgbackup.Check) {
 // Undo is db:restore -undo: the database the last restore kept is swapped
 // back in, and the one it replaces is kept in its turn.
 func Undo(ctx context.Context, cfg Config, yes bool) error {
-	s, done, err := openLocked(ctx, cfg, "db:restore -undo")
+	s, done, err := openLocked(ctx, cfg, "db:restore -undo", true)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func Undo(ctx context.Context, cfg Config, yes bool) error {
 	}
 	q := fmt.Sprintf("Put database %s in %s back as it was before the last restore (kept as %s)? The current one is kept in its place. [y/N] ",
 		live, s.db.Describe(), kept[0].Name)
-	if err := s.confirm(yes, q, "go tool mage db:restore -undo"); err != nil {
+	if err := s.confirm(yes, q, "go tool mage db:restore -undo"+cfg.Target.CommandFlags()); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -164,7 +164,7 @@ func Undo(ctx context.Context, cfg Config, yes bool) error {
 	}
 	cfg.Out.OK("undone in %s: database %s is back as it was before the restore%s", term.Duration(time.Since(start)), live, keptWhen(back))
 	fmt.Fprintf(cfg.Out.Writer(), "  kept     %s: the database the undo replaced\n", keptNow)
-	fmt.Fprintf(cfg.Out.Writer(), "  redo     go tool mage db:restore -undo\n")
+	fmt.Fprintf(cfg.Out.Writer(), "  redo     go tool mage db:restore -undo%s\n", cfg.Target.CommandFlags())
 	return nil
 }
 
@@ -177,8 +177,9 @@ func keptWhen(k pgbackup.Kept) string {
 
 // RestoreError is a failed restore: the database is as it was.
 type RestoreError struct {
-	Err  error
-	Name string
+	Err   error
+	Name  string
+	Flags string // the location flags, for the next command
 }
 
 func (e *RestoreError) Error() string {
@@ -193,7 +194,7 @@ func (e *RestoreError) Next() string {
 	if pgbackup.BadBackup(e.Err) {
 		return "go tool mage db:list"
 	}
-	return "go tool mage db:restore -name=" + e.Name
+	return "go tool mage db:restore -name=" + e.Name + e.Flags
 }
 
 // NoRoomError says the server cannot hold the copy a restore or verify loads.

@@ -17,7 +17,7 @@ import (
 // stopped (Ctrl-C, a killed program, the engine or server gone, a full disk)
 // leaves the record as it was.
 func Verify(ctx context.Context, cfg Config, name string) error {
-	s, done, err := openLocked(ctx, cfg, "db:verify")
+	s, done, err := openLocked(ctx, cfg, "db:verify", true)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func Verify(ctx context.Context, cfg Config, name string) error {
 		return ctx.Err()
 	}
 	if verr != nil && !pgbackup.BadBackup(verr) {
-		return &UnfinishedError{Name: entry.Name, Err: verr}
+		return &UnfinishedError{Name: entry.Name, Err: verr, Flags: cfg.Target.CommandFlags()}
 	}
 	if entry.Record != nil {
 		v := &store.Verification{At: time.Now().UTC(), OK: verr == nil, Detail: "ok"}
@@ -72,8 +72,9 @@ func Verify(ctx context.Context, cfg Config, name string) error {
 // UnfinishedError is a verify that the environment stopped: no verdict on
 // the backup.
 type UnfinishedError struct {
-	Name string
-	Err  error
+	Name  string
+	Err   error
+	Flags string // the location flags, for the next command
 }
 
 func (e *UnfinishedError) Error() string {
@@ -83,4 +84,4 @@ func (e *UnfinishedError) Error() string {
 func (e *UnfinishedError) Unwrap() error { return e.Err }
 
 // Next runs it again, once the cause is fixed.
-func (e *UnfinishedError) Next() string { return "go tool mage db:verify -name=" + e.Name }
+func (e *UnfinishedError) Next() string { return "go tool mage db:verify -name=" + e.Name + e.Flags }

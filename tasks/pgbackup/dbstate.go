@@ -84,14 +84,17 @@ func createSQL(name string, st dbState) string {
 }
 
 // carrySQL returns the statements that give database target (whose state
-// is now to) the state from has: owner, connection limit, comment,
-// privileges, and database and role-in-database settings. It returns nothing
-// for what is already equal.
+// is now to) the state from has: owner, whether it accepts connections,
+// connection limit, comment, privileges, and database and role-in-database
+// settings. It returns nothing for what is already equal.
 func carrySQL(target string, from, to dbState) []string {
 	q, lit := pgtarget.QuoteIdent, pgtarget.QuoteLiteral
 	var out []string
 	if from.Owner != to.Owner {
 		out = append(out, fmt.Sprintf("ALTER DATABASE %s OWNER TO %s", q(target), q(from.Owner)))
+	}
+	if from.AllowConn != to.AllowConn {
+		out = append(out, fmt.Sprintf("ALTER DATABASE %s WITH ALLOW_CONNECTIONS %t", q(target), from.AllowConn))
 	}
 	if from.ConnLimit != to.ConnLimit {
 		out = append(out, fmt.Sprintf("ALTER DATABASE %s CONNECTION LIMIT %d", q(target), from.ConnLimit))
@@ -150,7 +153,7 @@ func carryACL(target string, from, to dbState) []string {
 	for _, g := range slices.Sorted(maps.Keys(grantees)) {
 		out = append(out, fmt.Sprintf("REVOKE ALL ON DATABASE %s FROM %s CASCADE", q(target), granteeSQL(g)))
 	}
-	for _, a := range want {
+	for _, a := range grantOrder(want, from.Owner) {
 		grant := fmt.Sprintf("GRANT %s ON DATABASE %s TO %s", a.Privilege, q(target), granteeSQL(a.Grantee))
 		if a.Grantable {
 			grant += " WITH GRANT OPTION"
@@ -159,6 +162,33 @@ func carryACL(target string, from, to dbState) []string {
 			grant = fmt.Sprintf("SET LOCAL ROLE %s; %s; RESET ROLE", q(a.Grantor), grant)
 		}
 		out = append(out, grant)
+	}
+	return out
+}
+
+// grantOrder puts grants in an order their grantors can make them in: the
+// owner's first, then each grant by a role once that role holds the
+// privilege with grant option. What no order makes possible goes last, for
+// the server to refuse with its own reason.
+func grantOrder(items []aclItem, owner string) []aclItem {
+	can := map[string]bool{}
+	var out []aclItem
+	for left := items; len(left) > 0; {
+		var later []aclItem
+		for _, a := range left {
+			if a.Grantor != owner && !can[a.Grantor+"\x00"+a.Privilege] {
+				later = append(later, a)
+				continue
+			}
+			out = append(out, a)
+			if a.Grantable {
+				can[a.Grantee+"\x00"+a.Privilege] = true
+			}
+		}
+		if len(later) == len(left) {
+			return append(out, later...)
+		}
+		left = later
 	}
 	return out
 }

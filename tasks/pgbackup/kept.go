@@ -83,5 +83,5 @@ func Undo(ctx context.Context, db pgtarget.Database, at time.Time) (back Kept, k
 		at = at.Add(time.Second)
 		keptNow = KeptName(live, at)
 	}
-	return back, keptNow, swap(ctx, db, back.Name, keptNow)
+	return back, keptNow, swap(context.WithoutCancel(ctx), db, back.Name, keptNow) // see SwapIn
 }

@@ -40,10 +40,11 @@ const (
 )
 
 // KeptName names the previous database that a restore at time at keeps:
-// app__before_20261123_175850. A live name too long for that is cut and
-// given a hash, so the name stays unique and within 63 bytes.
+// app__before_20261123_175850, in UTC, so that names sort as times whatever
+// the clocks' zones and summer time. A live name too long for that is cut
+// and given a hash, so the name stays unique and within 63 bytes.
 func KeptName(live string, at time.Time) string {
-	return keptPrefix(live) + at.Format(stampLayout)
+	return keptPrefix(live) + at.UTC().Format(stampLayout)
 }
 
 func keptPrefix(live string) string {
@@ -69,6 +70,6 @@ func KeptTime(name, live string) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	t, err := time.ParseInLocation(stampLayout, stamp, time.Local)
+	t, err := time.ParseInLocation(stampLayout, stamp, time.UTC)
 	return t, err == nil
 }

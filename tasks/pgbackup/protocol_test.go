@@ -17,13 +17,13 @@ import (
 func ptr(s string) *string { return &s }
 
 func TestCarrySQL(t *testing.T) {
-	fresh := dbState{Owner: "app_owner", DefaultACL: true, ConnLimit: -1}
+	fresh := dbState{Owner: "app_owner", DefaultACL: true, ConnLimit: -1, AllowConn: true}
 	live := dbState{
-		Owner: "app_owner", ConnLimit: 50, Comment: ptr("the shop's data"),
+		Owner: "app_owner", ConnLimit: 50, Comment: ptr("the shop's data"), AllowConn: true,
 		ACL: []aclItem{
 			{Grantee: "app_owner", Grantor: "app_owner", Privilege: "CONNECT"},
-			{Grantee: "app_ro", Grantor: "app_owner", Privilege: "CONNECT", Grantable: true},
-			{Grantee: "app_rw", Grantor: "app_ro", Privilege: "CONNECT"},
+			{Grantee: "app_ro", Grantor: "zed", Privilege: "CONNECT"}, // zed's grant needs zed's grant option first
+			{Grantee: "zed", Grantor: "app_owner", Privilege: "CONNECT", Grantable: true},
 		},
 		Settings: []roleSetting{
 			{Role: "", Config: []string{`search_path=public, "My Schema"`, "work_mem=8MB"}},
@@ -37,10 +37,10 @@ func TestCarrySQL(t *testing.T) {
 		`REVOKE ALL ON DATABASE "stevedore_restore_x" FROM PUBLIC CASCADE`,
 		`REVOKE ALL ON DATABASE "stevedore_restore_x" FROM "app_owner" CASCADE`,
 		`REVOKE ALL ON DATABASE "stevedore_restore_x" FROM "app_ro" CASCADE`,
-		`REVOKE ALL ON DATABASE "stevedore_restore_x" FROM "app_rw" CASCADE`,
+		`REVOKE ALL ON DATABASE "stevedore_restore_x" FROM "zed" CASCADE`,
 		`GRANT CONNECT ON DATABASE "stevedore_restore_x" TO "app_owner"`,
-		`GRANT CONNECT ON DATABASE "stevedore_restore_x" TO "app_ro" WITH GRANT OPTION`,
-		`SET LOCAL ROLE "app_ro"; GRANT CONNECT ON DATABASE "stevedore_restore_x" TO "app_rw"; RESET ROLE`,
+		`GRANT CONNECT ON DATABASE "stevedore_restore_x" TO "zed" WITH GRANT OPTION`,
+		`SET LOCAL ROLE "zed"; GRANT CONNECT ON DATABASE "stevedore_restore_x" TO "app_ro"; RESET ROLE`,
 		`ALTER DATABASE "stevedore_restore_x" SET "search_path" TO 'public', 'My Schema'`,
 		`ALTER DATABASE "stevedore_restore_x" SET "work_mem" TO '8MB'`,
 		`ALTER ROLE "app_ro" IN DATABASE "stevedore_restore_x" SET "statement_timeout" TO '5s'`,
@@ -49,14 +49,18 @@ func TestCarrySQL(t *testing.T) {
 	assert.Empty(t, carrySQL("x", live, live), "nothing to do between equal states")
 	def := dbState{Owner: "o", DefaultACL: true}
 	explicit := dbState{Owner: "o", ACL: def.privileges()}
+	assert.Equal(t, []aclItem{{Grantee: "x", Grantor: "y", Privilege: "CONNECT"}},
+		grantOrder([]aclItem{{Grantee: "x", Grantor: "y", Privilege: "CONNECT"}}, "o"), "what no order allows still goes, for the server to explain")
 	assert.Empty(t, carrySQL("x", def, explicit), "the built-in privileges, spelled out, are the same")
 
-	// Undo: the incoming database's own settings and comment are replaced.
+	// Undo: the incoming database's own settings and comment are replaced;
+	// one an earlier stevedore parked refuses connections, the live one not.
 	stale := dbState{Owner: "other", ConnLimit: -1, DefaultACL: true, Comment: ptr("old"),
 		Settings: []roleSetting{{Role: "bob", Config: []string{"work_mem=1MB"}}}}
-	got = carrySQL("k", dbState{Owner: "o", ConnLimit: -1, DefaultACL: true}, stale)
+	got = carrySQL("k", dbState{Owner: "o", ConnLimit: -1, DefaultACL: true, AllowConn: true}, stale)
 	assert.Equal(t, []string{
 		`ALTER DATABASE "k" OWNER TO "o"`,
+		`ALTER DATABASE "k" WITH ALLOW_CONNECTIONS true`,
 		`COMMENT ON DATABASE "k" IS NULL`,
 		`REVOKE ALL ON DATABASE "k" FROM PUBLIC CASCADE`,
 		`REVOKE ALL ON DATABASE "k" FROM "o" CASCADE`,
@@ -98,8 +102,9 @@ func TestCreateSQLKeepsTheLiveDatabasesLocale(t *testing.T) {
 }
 
 func TestKeptNames(t *testing.T) {
-	at := time.Date(2026, 11, 23, 17, 58, 50, 0, time.Local)
+	at := time.Date(2026, 11, 23, 17, 58, 50, 0, time.UTC)
 	assert.Equal(t, "app__before_20261123_175850", KeptName("app", at))
+	assert.Equal(t, KeptName("app", at), KeptName("app", at.In(time.FixedZone("CET", 3600))), "in UTC, whatever the zone")
 	for _, live := range []string{"app", strings.Repeat("l", 63), strings.Repeat("é", 31), "a__before_x"} {
 		name := KeptName(live, at)
 		assert.LessOrEqual(t, len(name), 63, live)
@@ -121,7 +126,7 @@ func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "?") == s }
 
 func TestPlanRepair(t *testing.T) {
 	dead := func(app string) bool { return strings.HasSuffix(app, ":dead") }
-	at := func(h int) string { return KeptName("app", time.Date(2026, 11, 23, h, 0, 0, 0, time.Local)) }
+	at := func(h int) string { return KeptName("app", time.Date(2026, 11, 23, h, 0, 0, 0, time.UTC)) }
 	dbs := []dbInfo{
 		{Name: "app", AllowConn: false},
 		{Name: "postgres", AllowConn: true},
@@ -133,8 +138,8 @@ func TestPlanRepair(t *testing.T) {
 		{Name: at(10), Sessions: []string{"psql"}},
 		{Name: ScratchName("app", roleOld)},
 	}
-	p := planRepair("app", dbs, dead)
-	assert.True(t, p.allowConnections)
+	p := planRepair("app", dbs, "", dead)
+	assert.True(t, p.allowConnections, "an earlier stevedore's scratch database shows who refused connections")
 	var dropped []string
 	for _, d := range p.drop {
 		dropped = append(dropped, d.name)
@@ -143,9 +148,17 @@ func TestPlanRepair(t *testing.T) {
 		"the dead run's scratch, and all kept but the newest that no one uses")
 	assert.Len(t, p.busy, 2, "a live run's scratch and a kept database someone reads are left alone: %v", p.busy)
 
-	clean := planRepair("app", []dbInfo{{Name: "app", AllowConn: true}, {Name: at(9)}}, dead)
+	clean := planRepair("app", []dbInfo{{Name: "app", AllowConn: true}, {Name: at(9)}}, "", dead)
 	assert.False(t, clean.allowConnections)
 	assert.Empty(t, clean.drop, "one kept database is the undo, not a leftover")
+
+	deliberate := planRepair("app", []dbInfo{{Name: "app", AllowConn: false}}, "", dead)
+	assert.False(t, deliberate.allowConnections, "without a mark of stevedore, refusing connections is the user's choice")
+
+	other := planRepair("app", dbs, "stevedore otherhost:12", dead)
+	assert.Empty(t, other.drop, "another run holds the run lock: nothing is touched")
+	assert.False(t, other.allowConnections)
+	assert.Len(t, other.busy, 1)
 }
 
 func TestSwapScriptIsOneTransaction(t *testing.T) {
@@ -183,4 +196,12 @@ func TestBadBackupTellsTheBackupFromTheEnvironment(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.bad, BadBackup(tt.err), "%v", tt.err)
 	}
+}
+
+// A rename refused because a client reconnected is retried: psql's error
+// must carry its SQLSTATE for that.
+func TestInUseIsRecognised(t *testing.T) {
+	err := fmt.Errorf("swap: %w", pgtarget.ParseExit("psql", 1, "ERROR:  55006: database \"app\" is being accessed by other users\nDETAIL:  There is 1 other session using the database.\n"))
+	assert.True(t, inUse(err))
+	assert.False(t, inUse(pgtarget.ParseExit("psql", 1, "ERROR:  42601: syntax error\n")))
 }

@@ -26,13 +26,19 @@ type repairPlan struct {
 type planned struct{ name, why string }
 
 // planRepair finds the marks an interrupted restore or verify of live can
-// leave: a live database refusing connections (an earlier stevedore's swap
-// committed that first), scratch databases, and more than one kept
-// previous database. Only databases no live session uses are touched;
-// stevedore's own sessions name their process (pgtarget.AppName), so those
-// of a process that died are not in the way. orphan tells them apart.
-func planRepair(live string, dbs []dbInfo, orphan func(appName string) bool) repairPlan {
+// leave: scratch databases, more than one kept previous database, and a
+// live database refusing connections where an earlier stevedore's scratch
+// or parked database shows that its swap left it so (that swap committed
+// the refusal first). Nothing is touched while another run holds the run
+// lock (otherRun), nor any database a live session uses: stevedore's own
+// sessions name their process (pgtarget.AppName), so those of a process
+// that died are not in the way. orphan tells them apart.
+func planRepair(live string, dbs []dbInfo, otherRun string, orphan func(appName string) bool) repairPlan {
 	var p repairPlan
+	if otherRun != "" {
+		p.busy = []string{fmt.Sprintf("a restore, verify or undo of %s is under way (%s): nothing repaired meanwhile", live, otherRun)}
+		return p
+	}
 	free := func(d dbInfo) bool {
 		for _, s := range d.Sessions {
 			if !orphan(s) {
@@ -46,10 +52,10 @@ func planRepair(live string, dbs []dbInfo, orphan func(appName string) bool) rep
 		ScratchName(live, roleVerify):  "the scratch database of an interrupted verify",
 	}
 	var kept []keptInfo
+	refusing, marked := false, false
 	for _, d := range dbs {
-		if d.Name == live && !d.AllowConn {
-			p.allowConnections = true
-		}
+		refusing = refusing || d.Name == live && !d.AllowConn
+		marked = marked || d.Name == ScratchName(live, roleRestore) || d.Name == ScratchName(live, roleOld)
 		if why, ok := scratch[d.Name]; ok {
 			if free(d) {
 				p.drop = append(p.drop, planned{d.Name, why})
@@ -61,6 +67,7 @@ func planRepair(live string, dbs []dbInfo, orphan func(appName string) bool) rep
 			kept = append(kept, keptInfo{Kept{Name: d.Name, At: at}, d})
 		}
 	}
+	p.allowConnections = refusing && marked
 	sortKept(kept)
 	for _, k := range kept[min(1, len(kept)):] {
 		if free(k.info) {
@@ -89,7 +96,7 @@ func Repair(ctx context.Context, db pgtarget.Database) (Leftovers, error) {
 		return Leftovers{}, err
 	}
 	live := db.Credentials().Database
-	p := planRepair(live, view.Databases, pgtarget.OrphanSession)
+	p := planRepair(live, view.Databases, view.otherRun(), pgtarget.OrphanSession)
 	l := Leftovers{Busy: p.busy}
 	if p.allowConnections {
 		if _, err := db.Query(ctx, maintenanceDB(live), fmt.Sprintf(`ALTER DATABASE %s WITH ALLOW_CONNECTIONS true`, pgtarget.QuoteIdent(live))); err != nil {
@@ -108,13 +115,17 @@ func Repair(ctx context.Context, db pgtarget.Database) (Leftovers, error) {
 
 // createScratch creates the empty database name beside the live one, with
 // the live database's owner, encoding, locale and tablespace. A database of
-// that name left by a run that died is dropped first; one a live run uses
-// means another restore or verify is under way.
+// that name left by a run that died is dropped first; another run's run
+// lock, or a live session on it, means another restore or verify is under
+// way, and nothing is touched.
 func createScratch(ctx context.Context, db pgtarget.Database, name string) error {
 	live := db.Credentials().Database
 	view, err := look(ctx, db, live)
 	if err != nil {
 		return err
+	}
+	if other := view.otherRun(); other != "" {
+		return &BusyError{Database: live, Holder: other}
 	}
 	for _, d := range view.Databases {
 		if d.Name != name {
@@ -122,7 +133,7 @@ func createScratch(ctx context.Context, db pgtarget.Database, name string) error
 		}
 		for _, s := range d.Sessions {
 			if !pgtarget.OrphanSession(s) {
-				return &BusyError{Database: live, Scratch: name, Session: s}
+				return &BusyError{Database: live, Holder: fmt.Sprintf("%s is in use by %q", name, s)}
 			}
 		}
 		if err := dropDatabase(ctx, db, name); err != nil {
@@ -137,12 +148,4 @@ func createScratch(ctx context.Context, db pgtarget.Database, name string) error
 		return fmt.Errorf("create scratch database %s: %w", name, err)
 	}
 	return nil
-}
-
-// BusyError says another run is restoring or verifying the same database.
-type BusyError struct{ Database, Scratch, Session string }
-
-func (e *BusyError) Error() string {
-	return fmt.Sprintf("another restore or verify of database %s is under way on this server (%s is in use by %q): wait for it to finish",
-		e.Database, e.Scratch, e.Session)
 }

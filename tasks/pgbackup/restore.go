@@ -20,6 +20,9 @@ type Prepared struct {
 // against what the backup holds. On failure the scratch database is dropped.
 func Prepare(ctx context.Context, db pgtarget.Database, e store.Entry, p Progress) (*Prepared, error) {
 	scratch := ScratchName(db.Credentials().Database, roleRestore)
+	if err := createScratch(ctx, db, scratch); err != nil {
+		return nil, err // nothing of this run's to drop
+	}
 	check, err := loadChecked(ctx, db, e, scratch, p)
 	if err != nil {
 		_ = dropDatabase(context.WithoutCancel(ctx), db, scratch)
@@ -37,6 +40,9 @@ func (pr *Prepared) Discard(ctx context.Context) {
 // live one as KeptName(live, at): an undo is a rename, and writes made while
 // the backup loaded are in it. It returns the kept name.
 func (pr *Prepared) SwapIn(ctx context.Context, at time.Time) (string, error) {
+	// The swap takes a fraction of a second: it is not cut short, so what
+	// it reports is what happened (psql in the container would go on).
+	ctx = context.WithoutCancel(ctx)
 	kept := KeptName(pr.db.Credentials().Database, at)
 	if err := dropDatabase(ctx, pr.db, kept); err != nil { // one kept within the same second
 		return "", err

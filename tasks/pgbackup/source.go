@@ -46,26 +46,51 @@ func openSource(e store.Entry) (*source, error) {
 			f.Close()
 			return nil, err
 		}
-		s.Reader = s.dec
+		s.Reader = damageReader{s.dec, e.Name}
 	case e.Legacy == ".sql.gz":
 		gz, err := gzip.NewReader(f)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s is not gzip: %w", e.Path, err)
 		}
-		s.Reader = gz
+		s.Reader = damageReader{gz, e.Name}
 	case e.Legacy == ".sql.zip":
 		rc, size, err := zipEntry(f)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", e.Path, err)
 		}
-		s.Reader, s.total = rc, size
+		s.Reader, s.total = damageReader{rc, e.Name}, size
 		s.close = func() error { return errors.Join(rc.Close(), f.Close()) }
 	default:
 		s.Reader, s.total = f, e.Size
 	}
 	return s, nil
+}
+
+// DamagedError says a compressed backup cannot be read back: its bytes are
+// not the ones that were written.
+type DamagedError struct {
+	Name string
+	Err  error
+}
+
+func (e *DamagedError) Error() string { return fmt.Sprintf("backup %s is damaged: %v", e.Name, e.Err) }
+
+func (e *DamagedError) Unwrap() error { return e.Err }
+
+// damageReader reports a decompressor's failure as damage.
+type damageReader struct {
+	r    io.Reader
+	name string
+}
+
+func (d damageReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &DamagedError{Name: d.name, Err: err}
+	}
+	return n, err
 }
 
 // zipEntry opens the one .sql file inside an old script's .sql.zip.

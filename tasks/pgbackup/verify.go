@@ -14,6 +14,9 @@ import (
 // The scratch database is dropped afterwards, pass or fail.
 func Verify(ctx context.Context, db pgtarget.Database, e store.Entry, p Progress) (Check, error) {
 	scratch := ScratchName(db.Credentials().Database, roleVerify)
+	if err := createScratch(ctx, db, scratch); err != nil {
+		return Check{}, err
+	}
 	defer dropDatabase(context.WithoutCancel(ctx), db, scratch)
 	return loadChecked(ctx, db, e, scratch, p)
 }
@@ -26,6 +29,7 @@ func Verify(ctx context.Context, db pgtarget.Database, e store.Entry, p Progress
 func BadBackup(err error) bool {
 	var (
 		checksum   *ChecksumError
+		damaged    *DamagedError
 		incomplete *IncompleteDumpError
 		mismatch   *MismatchError
 		refused    *dumpscan.RefusedError
@@ -34,7 +38,7 @@ func BadBackup(err error) bool {
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return false
-	case errors.As(err, &checksum), errors.As(err, &incomplete), errors.As(err, &mismatch), errors.As(err, &refused):
+	case errors.As(err, &checksum), errors.As(err, &damaged), errors.As(err, &incomplete), errors.As(err, &mismatch), errors.As(err, &refused):
 		return true
 	case errors.As(err, &exit):
 		return exit.FromScript()

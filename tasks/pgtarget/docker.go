@@ -149,6 +149,46 @@ func (d *Docker) Query(ctx context.Context, db, sql string) (string, error) {
 	return stdout, nil
 }
 
+// Hold runs psql in the database container with its standard input open:
+// releasing it, or this process dying (the engine then closes the attached
+// stream), ends the session.
+func (d *Docker) Hold(ctx context.Context, db, sql string) (string, func(), error) {
+	created, err := d.eng.ExecCreate(ctx, d.id, client.ExecCreateOptions{
+		Cmd: HoldArgs(d.creds, db, sql), Env: []string{"PGPASSWORD=" + d.creds.Password, "PGAPPNAME=" + AppName()},
+		AttachStdin: true, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return "", nil, d.containerErr(ctx, fmt.Errorf("exec in %s: %w", d.name, err))
+	}
+	att, err := d.eng.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	if err != nil {
+		return "", nil, fmt.Errorf("attach to exec in %s: %w", d.name, err)
+	}
+	out, errOut := newLineReader(), &proc.Tail{}
+	go func() {
+		_, err := stdcopy.StdCopy(out, errOut, att.Reader)
+		out.close(err)
+	}()
+	first, err := out.first(ctx)
+	if err != nil {
+		att.Close()
+		if ctx.Err() != nil {
+			return "", nil, ctx.Err()
+		}
+		insp, ierr := d.eng.ExecInspect(context.WithoutCancel(ctx), created.ID, client.ExecInspectOptions{})
+		if ierr != nil {
+			return "", nil, fmt.Errorf("psql in %s: %w", d.name, err)
+		}
+		return "", nil, ParseExit("psql", insp.ExitCode, errOut.String())
+	}
+	release := func() {
+		_ = att.CloseWrite() // end of input: psql ends the session
+		out.wait()
+		att.Close()
+	}
+	return first, release, nil
+}
+
 // FreeSpace runs df in the database container.
 func (d *Docker) FreeSpace(ctx context.Context) (int64, error) {
 	stdout, stderr, code, err := d.exec(ctx, []string{"sh", "-c", FreeSpaceScript})

@@ -27,6 +27,7 @@ type ServerError struct {
 
 // psql's exit statuses (psql(1), "Exit Status").
 const (
+	psqlFailed         = 1 // an error of its own, or of a -c command
 	psqlConnectionLost = 2 // the connection to the server went bad
 	psqlScriptError    = 3 // an error in the script, with ON_ERROR_STOP
 )
@@ -35,12 +36,14 @@ func (e *ExitError) Error() string {
 	switch {
 	case e.Status > 128:
 		return fmt.Sprintf("%s was killed by signal %d (%s)", e.Program, e.Status-128, signalMeaning(e.Status-128))
-	case e.Server != nil && e.Status == psqlScriptError:
-		return e.Server.String()
-	case e.Server != nil:
-		return fmt.Sprintf("%s lost its connection to the server: %s", e.Program, e.Server.Message)
 	case e.Program == "psql" && e.Status == psqlConnectionLost:
-		return fmt.Sprintf("%s lost its connection to the server: %s", e.Program, orNoMessage(e.Last))
+		msg := orNoMessage(e.Last)
+		if e.Server != nil {
+			msg = e.Server.Message
+		}
+		return fmt.Sprintf("%s lost its connection to the server: %s", e.Program, msg)
+	case e.Server != nil && (e.Status == psqlScriptError || e.Status == psqlFailed):
+		return e.Server.String()
 	}
 	return fmt.Sprintf("%s exited %d: %s", e.Program, e.Status, orNoMessage(e.Last))
 }
@@ -99,13 +102,19 @@ func environmental(s *ServerError) bool {
 		return true
 	case s.Code == "42501": // insufficient privilege: the restoring role's, not the dump's
 		return true
-	case s.Code == "42704" && strings.HasPrefix(s.Message, "role "): // the server lacks a role the dump names
-		return true
+	case strings.HasPrefix(s.Message, `role "`), strings.HasPrefix(s.Message, `tablespace "`):
+		return true // the server lacks a role or tablespace the dump names (English messages)
 	}
 	return false
 }
 
-var serverErrorLine = regexp.MustCompile(`^(?:psql:[^:]*:(\d+): )?(ERROR|FATAL|PANIC):  (?:([0-9A-Z]{5}): )?(.*)$`)
+// serverErrorLine is an error psql prints. With VERBOSITY=verbose the
+// SQLSTATE follows the severity, whatever language the server speaks
+// (ERREUR, FEHLER, …); without it, only English severities are known.
+var serverErrorLine = regexp.MustCompile(`^(?:psql:[^:]*:(\d+): )?(?:(\S+):  ([0-9A-Z]{5}): |(ERROR|FATAL|PANIC):  )(.*)$`)
+
+// notAnError are the SQLSTATE classes of notices and warnings.
+var notAnError = map[string]bool{"00": true, "01": true, "02": true}
 
 // ParseExit reads the stderr of a client program that exited with status.
 func ParseExit(program string, status int, stderr string) *ExitError {
@@ -113,11 +122,11 @@ func ParseExit(program string, status int, stderr string) *ExitError {
 	lines := strings.Split(strings.ReplaceAll(stderr, "\r\n", "\n"), "\n")
 	for i, l := range lines {
 		m := serverErrorLine.FindStringSubmatch(l)
-		if m == nil {
+		if m == nil || m[3] != "" && notAnError[m[3][:2]] {
 			continue
 		}
 		line, _ := strconv.Atoi(m[1])
-		e.Server = &ServerError{Line: line, Severity: m[2], Code: m[3], Message: m[4]}
+		e.Server = &ServerError{Line: line, Severity: m[2] + m[4], Code: m[3], Message: m[5]}
 		for _, next := range lines[i+1:] {
 			if ctx, ok := strings.CutPrefix(next, "CONTEXT:  "); ok {
 				e.Server.Context = ctx

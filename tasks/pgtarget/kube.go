@@ -287,6 +287,39 @@ func (k *Kube) Load(ctx context.Context, db string, r io.Reader) (Tags, error) {
 	return stored, nil
 }
 
+// Hold runs psql in the pod with kubectl's standard input open: releasing
+// it, or this process dying (kubectl then reads the end of its input),
+// ends the session.
+func (k *Kube) Hold(ctx context.Context, db, sql string) (string, func(), error) {
+	argv := ExecArgs(k.base, k.pod, k.container, true, inPodPassword+`exec "$@"`, HoldArgs(k.creds, db, sql)...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	out, stderr := newLineReader(), &proc.Tail{}
+	cmd.Stdout, cmd.Stderr = out, stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, kubectlError(k.base, err, "")
+	}
+	exited := make(chan error, 1)
+	go func() { err := cmd.Wait(); out.close(err); exited <- err }()
+	first, err := out.first(ctx)
+	if err != nil {
+		stdin.Close()
+		_ = cmd.Process.Kill()
+		if werr := <-exited; werr != nil && ctx.Err() == nil {
+			return "", nil, kubectlError(k.base, werr, stderr.String())
+		}
+		return "", nil, errors.Join(ctx.Err(), err)
+	}
+	release := func() {
+		stdin.Close()
+		<-exited
+	}
+	return first, release, nil
+}
+
 // FreeSpace runs df in the pod's container.
 func (k *Kube) FreeSpace(ctx context.Context) (int64, error) {
 	out, err := k.run(ctx, nil, nil, FreeSpaceScript)

@@ -33,6 +33,10 @@ type Database interface {
 	// FreeSpace returns the bytes free on the file system of the server's
 	// data folder.
 	FreeSpace(ctx context.Context) (int64, error)
+	// Hold runs sql in database db in a session that stays open until
+	// release is called or this process ends, and returns the first line
+	// it printed: a session-level lock taken there lasts as long.
+	Hold(ctx context.Context, db, sql string) (first string, release func(), err error)
 }
 
 // Credentials say who connects to which database. The password is only ever
@@ -92,10 +96,16 @@ func QuoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''
 
 // PsqlQueryArgs is the psql command line that runs sql in db over the local
 // socket: no psqlrc, quiet, unaligned, tuples only, tab-separated, stop at
-// the first error.
+// the first error, and errors with their SQLSTATE.
 func PsqlQueryArgs(c Credentials, db, sql string) []string {
 	return []string{"psql", "-X", "-q", "-A", "-t", "-F", "\t", "--no-password",
-		"-v", "ON_ERROR_STOP=1", "-p", c.Port, "-U", c.User, "-d", db, "-c", sql}
+		"-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose", "-p", c.Port, "-U", c.User, "-d", db, "-c", sql}
+}
+
+// HoldArgs is the psql command line of a Hold: sql, then the session waits
+// on its standard input, which stays open for as long as it is held.
+func HoldArgs(c Credentials, db, sql string) []string {
+	return append(PsqlQueryArgs(c, db, sql), "-f", "-")
 }
 
 // DumpArgs is the pg_dump command line that writes a plain dump of c's

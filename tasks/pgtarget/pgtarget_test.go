@@ -119,6 +119,11 @@ func TestParseExitTellsTheScriptFromTheEnvironment(t *testing.T) {
 		{"killed", "psql", 137, "", false, "psql was killed by signal 9 (out of memory, or stopped from outside)"},
 		{"pg_dump", "pg_dump", 1, "pg_dump: error: connection to server failed: FATAL:  database \"app\" does not exist\n", false, `pg_dump exited 1: pg_dump: error: connection to server failed: FATAL:  database "app" does not exist`},
 		{"no message", "psql", 1, "", false, "psql exited 1: no message"},
+		{"a query's error", "psql", 1, "ERROR:  22012: division by zero\nLOCATION:  int4div, int.c:842\n", false, "division by zero (SQLSTATE 22012)"},
+		{"a warning first", "psql", 3, "psql:/io/stream:3: WARNING:  01000: something\npsql:/io/stream:4: ERROR:  42601: syntax error at or near \"x\"\n", true, "line 4: syntax error"},
+		{"another language", "psql", 3, "psql:/io/stream:9: FEHLER:  53100: konnte Datei nicht erweitern\n", false, "konnte Datei nicht erweitern (SQLSTATE 53100)"},
+		{"missing role in SET ROLE", "psql", 3, "psql:/io/stream:9: ERROR:  22023: role \"prod\" does not exist\n", false, `role "prod" does not exist`},
+		{"missing tablespace", "psql", 3, "psql:/io/stream:9: ERROR:  42704: tablespace \"fast\" does not exist\n", false, `tablespace "fast"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 )
 
 // Kinds of target.
@@ -49,6 +50,32 @@ func (f Flags) kubeFlags() []string {
 		given = append([]string{"-kube"}, given...)
 	}
 	return given
+}
+
+// CommandFlags spells the flags that reach the same database again, for
+// the commands stevedore suggests next: "" when the defaults do.
+func (f Flags) CommandFlags() string {
+	var b strings.Builder
+	if f.Kube {
+		b.WriteString(" -kube")
+	}
+	for _, kv := range []struct{ name, v string }{
+		{"container", f.Container}, {"namespace", f.Namespace}, {"pod", f.Pod}, {"selector", f.Selector},
+		{"kcontainer", f.KContainer}, {"context", f.Context},
+	} {
+		if kv.v != "" {
+			b.WriteString(" -" + kv.name + "=" + shellWord(kv.v))
+		}
+	}
+	return b.String()
+}
+
+// shellWord quotes s for a shell when it holds more than plain characters.
+func shellWord(s string) string {
+	if strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./=:,@-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // WantsKubernetes reports whether the flags or STEVEDORE_TARGET ask for a pod.

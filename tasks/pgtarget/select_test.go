@@ -130,3 +130,10 @@ func TestParseReport(t *testing.T) {
 	assert.Equal(t, 3, r.exit)
 	assert.Equal(t, "psql:<stdin>:12: ERROR:  division by zero", r.stderr)
 }
+
+func TestCommandFlagsReachTheSameDatabase(t *testing.T) {
+	assert.Equal(t, "", Flags{}.CommandFlags())
+	assert.Equal(t, " -container=shop-db-1", Flags{Container: "shop-db-1"}.CommandFlags())
+	assert.Equal(t, " -kube -namespace=shop -selector='app=pg,tier in (db)' -context=prod",
+		Flags{Kube: true, Namespace: "shop", Selector: "app=pg,tier in (db)", Context: "prod"}.CommandFlags())
+}
