@@ -109,17 +109,21 @@ func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool, pi
 
 // pruneKept drops the previous databases restores kept on the server.
 func (s *session) pruneKept(ctx context.Context, dryRun bool) error {
-	verb, kept, err := "dropped", []pgbackup.Kept(nil), error(nil)
-	if dryRun {
-		verb = "would drop"
-		kept, err = pgbackup.KeptDatabases(ctx, s.db)
-	} else {
-		kept, err = pgbackup.DropKept(ctx, s.db, "")
+	kept, err := pgbackup.KeptDatabases(ctx, s.db)
+	if err != nil {
+		return err
+	}
+	verb := "would drop"
+	if !dryRun {
+		verb = "dropped"
+		if err := pgbackup.DropKept(ctx, s.db, kept); err != nil {
+			return err
+		}
 	}
 	for _, k := range kept {
 		s.cfg.Out.Step("%s %s (%s), the previous database the last restore kept (its undo)", verb, k.Name, term.Bytes(k.Size))
 	}
-	return err
+	return nil
 }
 
 // removeBackup deletes the record first: from that moment the data file is

@@ -71,12 +71,13 @@ func Restore(ctx context.Context, cfg Config, c Choice, opts RestoreOptions) err
 	if err := s.confirm(opts.Yes, q, "go tool mage db:restore -name="+entry.Name+cfg.Target.CommandFlags()); err != nil {
 		return err
 	}
+	free := s.freeSpace(ctx) // asked while the locks are taken
 	release, err := s.lock(ctx, "db:restore", true)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := s.checkRoom(ctx, entry, true); err != nil {
+	if err := s.checkRoom(ctx, entry, true, free); err != nil {
 		return err
 	}
 
@@ -97,7 +98,7 @@ func Restore(ctx context.Context, cfg Config, c Choice, opts RestoreOptions) err
 		return &RestoreError{Err: err, Name: entry.Name, Flags: cfg.Target.CommandFlags()}
 	}
 	progress.Phase(pgbackup.PhaseSwapping, 0)
-	kept, err := prepared.SwapIn(ctx, time.Now())
+	kept, earlier, err := prepared.SwapIn(ctx, time.Now())
 	progress.Done()
 	if err != nil {
 		return &RestoreError{Err: err, Name: entry.Name, Flags: cfg.Target.CommandFlags()}
@@ -105,12 +106,11 @@ func Restore(ctx context.Context, cfg Config, c Choice, opts RestoreOptions) err
 	check := prepared.Check
 	cfg.Out.OK("restored %s in %s: %s", entry.Name, term.Duration(time.Since(start)), checkSummary(check))
 	s.tellLimits(check)
-	if dropped, err := pgbackup.DropKept(ctx, s.db, kept); err != nil {
+	if err := pgbackup.DropKept(ctx, s.db, earlier); err != nil {
 		cfg.Out.Warn("the restore is done, but dropping the database the previous restore kept failed: %v", err)
-	} else {
-		for _, k := range dropped {
-			cfg.Out.Detail("dropped %s (%s), kept by the previous restore", k.Name, term.Bytes(k.Size))
-		}
+	}
+	for _, k := range earlier {
+		cfg.Out.Detail("dropped %s (%s), kept by the previous restore", k.Name, term.Bytes(k.Size))
 	}
 	fmt.Fprintf(cfg.Out.Writer(), "  kept     %s: database %s as it was, writes made during the restore included\n", kept, live)
 	fmt.Fprintf(cfg.Out.Writer(), "  undo     go tool mage db:restore -undo%s\n", cfg.Target.CommandFlags())
@@ -212,9 +212,9 @@ func (e *NoRoomError) Error() string {
 // beside the live one. When it cannot, but can once the previous database
 // a restore kept is gone, and dropKept allows, that one is dropped (a
 // restore replaces it anyway).
-func (s *session) checkRoom(ctx context.Context, e store.Entry, dropKept bool) error {
+func (s *session) checkRoom(ctx context.Context, e store.Entry, dropKept bool, freeSpace func() (int64, error)) error {
 	need := pgbackup.SpaceNeeded(e)
-	free, err := s.db.FreeSpace(ctx)
+	free, err := freeSpace()
 	if err != nil {
 		s.cfg.Out.Warn("could not check the server's free space (%v): going on", err)
 		return nil
@@ -233,7 +233,7 @@ func (s *session) checkRoom(ctx context.Context, e store.Entry, dropKept bool) e
 			size += k.Size
 		}
 		if len(kept) > 0 && free+size >= need {
-			if _, err := pgbackup.DropKept(ctx, s.db, ""); err != nil {
+			if err := pgbackup.DropKept(ctx, s.db, kept); err != nil {
 				return err
 			}
 			s.cfg.Out.Warn("dropped the previous database the last restore kept (%s, %s) to make room: the server had %s free, the load needs about %s",
@@ -242,6 +242,20 @@ func (s *session) checkRoom(ctx context.Context, e store.Entry, dropKept bool) e
 		}
 	}
 	return &NoRoomError{Free: free, Need: need, Name: e.Name}
+}
+
+// freeSpace asks the server for its free space now; the answer is read later.
+func (s *session) freeSpace(ctx context.Context) func() (int64, error) {
+	type answer struct {
+		n   int64
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		n, err := s.db.FreeSpace(ctx)
+		ch <- answer{n, err}
+	}()
+	return func() (int64, error) { a := <-ch; return a.n, a.err }
 }
 
 // pending is a safety backup being taken beside other work.

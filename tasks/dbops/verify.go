@@ -31,7 +31,7 @@ func Verify(ctx context.Context, cfg Config, name string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkRoom(ctx, entry, false); err != nil {
+	if err := s.checkRoom(ctx, entry, false, s.freeSpace(ctx)); err != nil {
 		return err
 	}
 

@@ -23,38 +23,17 @@ func KeptDatabases(ctx context.Context, db pgtarget.Database) ([]Kept, error) {
 	if err != nil {
 		return nil, err
 	}
-	live := db.Credentials().Database
-	var kept []keptInfo
-	for _, d := range view.Databases {
-		if at, ok := KeptTime(d.Name, live); ok {
-			kept = append(kept, keptInfo{Kept{Name: d.Name, At: at, Size: d.Size}, d})
-		}
-	}
-	sortKept(kept)
-	var list []Kept
-	for _, k := range kept {
-		list = append(list, k.Kept)
-	}
-	return list, nil
+	return view.kept(db.Credentials().Database), nil
 }
 
-// DropKept drops every kept previous database but except (a name, or "").
-func DropKept(ctx context.Context, db pgtarget.Database, except string) ([]Kept, error) {
-	kept, err := KeptDatabases(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	var dropped []Kept
+// DropKept drops kept databases.
+func DropKept(ctx context.Context, db pgtarget.Database, kept []Kept) error {
 	for _, k := range kept {
-		if k.Name == except {
-			continue
-		}
 		if err := dropDatabase(ctx, db, k.Name); err != nil {
-			return dropped, err
+			return err
 		}
-		dropped = append(dropped, k)
 	}
-	return dropped, nil
+	return nil
 }
 
 // NothingToUndoError says no restore kept a previous database.
@@ -83,5 +62,6 @@ func Undo(ctx context.Context, db pgtarget.Database, at time.Time) (back Kept, k
 		at = at.Add(time.Second)
 		keptNow = KeptName(live, at)
 	}
-	return back, keptNow, swap(context.WithoutCancel(ctx), db, back.Name, keptNow) // see SwapIn
+	_, err = swap(context.WithoutCancel(ctx), db, back.Name, keptNow) // see SwapIn
+	return back, keptNow, err
 }

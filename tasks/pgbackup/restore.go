@@ -38,20 +38,21 @@ func (pr *Prepared) Discard(ctx context.Context) {
 
 // SwapIn makes the prepared database the live one (see swap) and keeps the
 // live one as KeptName(live, at): an undo is a rename, and writes made while
-// the backup loaded are in it. It returns the kept name.
-func (pr *Prepared) SwapIn(ctx context.Context, at time.Time) (string, error) {
+// the backup loaded are in it. It returns the kept name, and the databases
+// earlier restores kept, which this one replaces.
+func (pr *Prepared) SwapIn(ctx context.Context, at time.Time) (kept string, earlier []Kept, err error) {
 	// The swap takes a fraction of a second: it is not cut short, so what
 	// it reports is what happened (psql in the container would go on).
 	ctx = context.WithoutCancel(ctx)
-	kept := KeptName(pr.db.Credentials().Database, at)
+	kept = KeptName(pr.db.Credentials().Database, at)
 	if err := dropDatabase(ctx, pr.db, kept); err != nil { // one kept within the same second
-		return "", err
+		return "", nil, err
 	}
-	if err := swap(ctx, pr.db, pr.scratch, kept); err != nil {
+	if earlier, err = swap(ctx, pr.db, pr.scratch, kept); err != nil {
 		pr.Discard(ctx)
-		return "", err
+		return "", nil, err
 	}
-	return kept, nil
+	return kept, earlier, nil
 }
 
 // Restore replaces db's database with backup e, keeping the one it replaces:
@@ -61,6 +62,6 @@ func Restore(ctx context.Context, db pgtarget.Database, e store.Entry, p Progres
 	if err != nil {
 		return Check{}, "", err
 	}
-	kept, err := pr.SwapIn(ctx, time.Now())
+	kept, _, err := pr.SwapIn(ctx, time.Now())
 	return pr.Check, kept, err
 }

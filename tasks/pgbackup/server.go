@@ -67,6 +67,22 @@ func (v serverView) otherRun() string {
 	return v.LockedBy
 }
 
+// kept returns the databases restores kept of live, newest first.
+func (v serverView) kept(live string) []Kept {
+	var kept []keptInfo
+	for _, d := range v.Databases {
+		if at, ok := KeptTime(d.Name, live); ok {
+			kept = append(kept, keptInfo{Kept{Name: d.Name, At: at, Size: d.Size}, d})
+		}
+	}
+	sortKept(kept)
+	var list []Kept
+	for _, k := range kept {
+		list = append(list, k.Kept)
+	}
+	return list
+}
+
 // state returns the state of database name, if it exists and was asked for.
 func (v serverView) state(name string) (dbState, bool) {
 	for _, s := range v.States {

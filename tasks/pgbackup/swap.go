@@ -19,17 +19,18 @@ const swapAttempts = 3
 // sessions of both are ended, and both are renamed. A crash at any point
 // therefore leaves the live name on the old database or on the new one,
 // each whole, and never a database that refuses connections: nothing is
-// committed outside that transaction.
-func swap(ctx context.Context, db pgtarget.Database, incoming, keptAs string) error {
+// committed outside that transaction. It returns the databases earlier
+// restores kept, as they were before (incoming and keptAs aside).
+func swap(ctx context.Context, db pgtarget.Database, incoming, keptAs string) ([]Kept, error) {
 	live := db.Credentials().Database
 	view, err := look(ctx, db, live, incoming)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	from, liveExists := view.state(live)
 	to, ok := view.state(incoming)
 	if !ok {
-		return fmt.Errorf("database %s is not there to swap in", incoming)
+		return nil, fmt.Errorf("database %s is not there to swap in", incoming)
 	}
 	var carry []string
 	if liveExists {
@@ -47,9 +48,15 @@ func swap(ctx context.Context, db pgtarget.Database, incoming, keptAs string) er
 		err = nil // the transaction committed; only its answer was lost
 	}
 	if err != nil {
-		return fmt.Errorf("swap %s in for %s: %w", incoming, live, err)
+		return nil, fmt.Errorf("swap %s in for %s: %w", incoming, live, err)
 	}
-	return nil
+	var earlier []Kept
+	for _, k := range view.kept(live) {
+		if k.Name != incoming && k.Name != keptAs {
+			earlier = append(earlier, k)
+		}
+	}
+	return earlier, nil
 }
 
 // swapScript is the swap's transaction. Ending the sessions inside it is
