@@ -52,6 +52,18 @@ func (f *dbFixture) restoresTo(t *testing.T, name, want string) {
 	assert.Equal(t, want, f.state(t))
 }
 
+// changedSinceBackup is a database with a 3 s post-data phase, backed up as
+// "base" (whose data is backup), then changed.
+func changedSinceBackup(t *testing.T) (f *dbFixture, backup string) {
+	t.Helper()
+	f = newDBFixture(t, 20_000)
+	f.slowPostData(t, 300, 10*time.Millisecond)
+	backup = f.state(t)
+	require.Equal(t, 0, f.run(t, "db:backup", "-name=base").Code)
+	f.sql(t, `DELETE FROM item WHERE id > 100`)
+	return f, backup
+}
+
 // databases lists the server's databases stevedore made beside the live one.
 func (f *dbFixture) databases(t *testing.T) []string {
 	t.Helper()
@@ -251,11 +263,7 @@ func TestKilledRestoreLeavesTheDatabaseOldOrNew(t *testing.T) {
 // Writes made while a restore loads land in the live database, which the
 // restore keeps: they are found there, and an undo brings them back.
 func TestWritesDuringARestoreAreKeptAndUndoBringsThemBack(t *testing.T) {
-	f := newDBFixture(t, 20_000)
-	f.slowPostData(t, 300, 10*time.Millisecond)
-	backup := f.state(t)
-	require.Equal(t, 0, f.run(t, "db:backup", "-name=base").Code)
-	f.sql(t, `DELETE FROM item WHERE id > 100`)
+	f, backup := changedSinceBackup(t)
 
 	s := untilLine(t, f.env, "building indexes and constraints…", "db:restore", "-name=base", "-yes")
 	f.sql(t, `INSERT INTO item VALUES (999999, 'written during the restore')`)
@@ -311,11 +319,7 @@ func TestWritesDuringARestoreAreKeptAndUndoBringsThemBack(t *testing.T) {
 // lock on the server says who is at work), its listing repairs nothing of
 // the running restore's, and the restore finishes with the right data.
 func TestASecondCheckoutLeavesARunningRestoreAlone(t *testing.T) {
-	f := newDBFixture(t, 20_000)
-	f.slowPostData(t, 300, 10*time.Millisecond)
-	backup := f.state(t)
-	require.Equal(t, 0, f.run(t, "db:backup", "-name=base").Code)
-	f.sql(t, `DELETE FROM item WHERE id > 100`)
+	f, backup := changedSinceBackup(t)
 	other := []string{"STEVEDORE_DB_CONTAINER=" + f.container, "STEVEDORE_BACKUP_DIR=" + filepath.Join(t.TempDir(), "other-checkout")}
 	require.Equal(t, 0, runTarget(t, other, "db:backup", "-name=theirs").Code)
 

@@ -51,7 +51,6 @@ func planRepair(live string, dbs []dbInfo, otherRun string, orphan func(appName 
 		ScratchName(live, roleRestore): "the scratch database of an interrupted restore",
 		ScratchName(live, roleVerify):  "the scratch database of an interrupted verify",
 	}
-	var kept []keptInfo
 	refusing, marked := false, false
 	for _, d := range dbs {
 		refusing = refusing || d.Name == live && !d.AllowConn
@@ -63,12 +62,9 @@ func planRepair(live string, dbs []dbInfo, otherRun string, orphan func(appName 
 				p.busy = append(p.busy, fmt.Sprintf("%s is in use (%s)", d.Name, strings.Join(d.Sessions, ", ")))
 			}
 		}
-		if at, ok := KeptTime(d.Name, live); ok {
-			kept = append(kept, keptInfo{Kept{Name: d.Name, At: at}, d})
-		}
 	}
 	p.allowConnections = refusing && marked
-	sortKept(kept)
+	kept := keptIn(live, dbs)
 	for _, k := range kept[min(1, len(kept)):] {
 		if free(k.info) {
 			p.drop = append(p.drop, planned{k.Name, "an older previous database; a restore keeps only the newest"})
@@ -84,8 +80,16 @@ type keptInfo struct {
 	info dbInfo
 }
 
-func sortKept(k []keptInfo) {
-	slices.SortStableFunc(k, func(a, b keptInfo) int { return b.At.Compare(a.At) })
+// keptIn finds the databases restores kept of live among dbs, newest first.
+func keptIn(live string, dbs []dbInfo) []keptInfo {
+	var kept []keptInfo
+	for _, d := range dbs {
+		if at, ok := KeptTime(d.Name, live); ok {
+			kept = append(kept, keptInfo{Kept{Name: d.Name, At: at, Size: d.Size}, d})
+		}
+	}
+	slices.SortStableFunc(kept, func(a, b keptInfo) int { return b.At.Compare(a.At) })
+	return kept
 }
 
 // Repair undoes the marks of interrupted runs on live's server (see

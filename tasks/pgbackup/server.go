@@ -69,15 +69,8 @@ func (v serverView) otherRun() string {
 
 // kept returns the databases restores kept of live, newest first.
 func (v serverView) kept(live string) []Kept {
-	var kept []keptInfo
-	for _, d := range v.Databases {
-		if at, ok := KeptTime(d.Name, live); ok {
-			kept = append(kept, keptInfo{Kept{Name: d.Name, At: at, Size: d.Size}, d})
-		}
-	}
-	sortKept(kept)
 	var list []Kept
-	for _, k := range kept {
+	for _, k := range keptIn(live, v.Databases) {
 		list = append(list, k.Kept)
 	}
 	return list

@@ -153,16 +153,9 @@ func (d *Docker) Query(ctx context.Context, db, sql string) (string, error) {
 // releasing it, or this process dying (the engine then closes the attached
 // stream), ends the session.
 func (d *Docker) Hold(ctx context.Context, db, sql string) (string, func(), error) {
-	created, err := d.eng.ExecCreate(ctx, d.id, client.ExecCreateOptions{
-		Cmd: HoldArgs(d.creds, db, sql), Env: []string{"PGPASSWORD=" + d.creds.Password, "PGAPPNAME=" + AppName()},
-		AttachStdin: true, AttachStdout: true, AttachStderr: true,
-	})
+	id, att, err := d.attach(ctx, HoldArgs(d.creds, db, sql), true)
 	if err != nil {
-		return "", nil, d.containerErr(ctx, fmt.Errorf("exec in %s: %w", d.name, err))
-	}
-	att, err := d.eng.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
-	if err != nil {
-		return "", nil, fmt.Errorf("attach to exec in %s: %w", d.name, err)
+		return "", nil, err
 	}
 	out, errOut := newLineReader(), &proc.Tail{}
 	go func() {
@@ -175,7 +168,7 @@ func (d *Docker) Hold(ctx context.Context, db, sql string) (string, func(), erro
 		if ctx.Err() != nil {
 			return "", nil, ctx.Err()
 		}
-		insp, ierr := d.eng.ExecInspect(context.WithoutCancel(ctx), created.ID, client.ExecInspectOptions{})
+		insp, ierr := d.eng.ExecInspect(context.WithoutCancel(ctx), id, client.ExecInspectOptions{})
 		if ierr != nil {
 			return "", nil, fmt.Errorf("psql in %s: %w", d.name, err)
 		}
@@ -204,16 +197,9 @@ func (d *Docker) FreeSpace(ctx context.Context) (int64, error) {
 // exec runs args in the database container with the password in the
 // process's environment (never its command line) and returns its output.
 func (d *Docker) exec(ctx context.Context, args []string) (stdout, stderr string, code int, err error) {
-	created, err := d.eng.ExecCreate(ctx, d.id, client.ExecCreateOptions{
-		Cmd: args, Env: []string{"PGPASSWORD=" + d.creds.Password, "PGAPPNAME=" + AppName()},
-		AttachStdout: true, AttachStderr: true,
-	})
+	id, att, err := d.attach(ctx, args, false)
 	if err != nil {
-		return "", "", 0, d.containerErr(ctx, fmt.Errorf("exec in %s: %w", d.name, err))
-	}
-	att, err := d.eng.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
-	if err != nil {
-		return "", "", 0, fmt.Errorf("attach to exec in %s: %w", d.name, err)
+		return "", "", 0, err
 	}
 	defer att.Close()
 	// The hijacked connection ignores ctx: close it when ctx ends.
@@ -226,11 +212,29 @@ func (d *Docker) exec(ctx context.Context, args []string) (stdout, stderr string
 		}
 		return "", "", 0, fmt.Errorf("read exec output in %s: %w", d.name, err)
 	}
-	insp, err := d.eng.ExecInspect(ctx, created.ID, client.ExecInspectOptions{})
+	insp, err := d.eng.ExecInspect(ctx, id, client.ExecInspectOptions{})
 	if err != nil {
 		return "", "", 0, fmt.Errorf("exec result in %s: %w", d.name, err)
 	}
 	return out.String(), errOut.String(), insp.ExitCode, nil
+}
+
+// attach starts args in the database container, with the password and
+// this process's application name in its environment (never on its command
+// line), standard input attached when asked for.
+func (d *Docker) attach(ctx context.Context, args []string, stdin bool) (string, client.ExecAttachResult, error) {
+	created, err := d.eng.ExecCreate(ctx, d.id, client.ExecCreateOptions{
+		Cmd: args, Env: []string{"PGPASSWORD=" + d.creds.Password, "PGAPPNAME=" + AppName()},
+		AttachStdin: stdin, AttachStdout: true, AttachStderr: true,
+	})
+	if err != nil {
+		return "", client.ExecAttachResult{}, d.containerErr(ctx, fmt.Errorf("exec in %s: %w", d.name, err))
+	}
+	att, err := d.eng.ExecAttach(ctx, created.ID, client.ExecAttachOptions{})
+	if err != nil {
+		return "", client.ExecAttachResult{}, fmt.Errorf("attach to exec in %s: %w", d.name, err)
+	}
+	return created.ID, att, nil
 }
 
 // containerErr turns an error about a container that stopped meanwhile into
