@@ -8,6 +8,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/tasks/dbops"
 	"github.com/stevedore-dev/stevedore/tasks/retention"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
@@ -20,15 +21,21 @@ type where struct {
 	kube                                                         *bool
 }
 
-// dbConfig is dbops.Defaults printing on out, with the location flags applied.
-func dbConfig(out *term.Printer, w where) dbops.Config {
-	cfg := dbops.Defaults()
+// job is the db target's run: -container is a setting.
+func (w where) job(name, next string) job {
+	return job{name: name, next: next, flags: settings.Overrides{Container: str(w.container)}}
+}
+
+// dbConfig is the settings' dbops.Config printing on out, with the
+// location flags applied.
+func dbConfig(out *term.Printer, s settings.Settings, w where) dbops.Config {
+	cfg := dbops.NewConfig(s)
 	cfg.Out = out
 	t := &cfg.Target
 	for _, f := range []struct {
 		flag *string
 		dst  *string
-	}{{w.container, &t.Container}, {w.namespace, &t.Namespace}, {w.pod, &t.Pod}, {w.selector, &t.Selector},
+	}{{w.namespace, &t.Namespace}, {w.pod, &t.Pod}, {w.selector, &t.Selector},
 		{w.kcontainer, &t.KContainer}, {w.kubeContext, &t.Context}} {
 		if f.flag != nil {
 			*f.dst = *f.flag
@@ -59,8 +66,8 @@ func (Db) Backup(ctx context.Context,
 	context *string, // kubeconfig context (default: the current one)
 ) error {
 	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
-	return run("db:backup", "go tool mage -v db:backup", func(out *term.Printer) error {
-		return dbops.Backup(ctx, dbConfig(out, w), str(name))
+	return run(ctx, w.job("db:backup", "go tool mage -v db:backup"), func(out *term.Printer, s settings.Settings) error {
+		return dbops.Backup(ctx, dbConfig(out, s, w), str(name))
 	})
 }
 
@@ -76,8 +83,8 @@ func (Db) List(ctx context.Context,
 	context *string, // kubeconfig context (default: the current one)
 ) error {
 	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
-	return run("db:list", "", func(out *term.Printer) error {
-		return dbops.List(ctx, dbConfig(out, w), flag(json))
+	return run(ctx, w.job("db:list", ""), func(out *term.Printer, s settings.Settings) error {
+		return dbops.List(ctx, dbConfig(out, s, w), flag(json))
 	})
 }
 
@@ -97,8 +104,8 @@ func (Db) Restore(ctx context.Context,
 	context *string, // kubeconfig context (default: the current one)
 ) error {
 	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
-	return run("db:restore", "go tool mage db:list", func(out *term.Printer) error {
-		cfg := dbConfig(out, w)
+	return run(ctx, w.job("db:restore", "go tool mage db:list"), func(out *term.Printer, s settings.Settings) error {
+		cfg := dbConfig(out, s, w)
 		if flag(undo) {
 			if str(name) != "" || flag(latest) {
 				return errors.New("-undo puts back the database the last restore replaced: pass it without -name or -latest")
@@ -121,8 +128,8 @@ func (Db) Verify(ctx context.Context,
 	context *string, // kubeconfig context (default: the current one)
 ) error {
 	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
-	return run("db:verify", "go tool mage db:list", func(out *term.Printer) error {
-		return dbops.Verify(ctx, dbConfig(out, w), str(name))
+	return run(ctx, w.job("db:verify", "go tool mage db:list"), func(out *term.Printer, s settings.Settings) error {
+		return dbops.Verify(ctx, dbConfig(out, s, w), str(name))
 	})
 }
 
@@ -151,7 +158,7 @@ func (Db) Prune(ctx context.Context,
 		}
 	}
 	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
-	return run("db:prune", "", func(out *term.Printer) error {
-		return dbops.Prune(ctx, dbConfig(out, w), p, flag(dryrun))
+	return run(ctx, w.job("db:prune", ""), func(out *term.Printer, s settings.Settings) error {
+		return dbops.Prune(ctx, dbConfig(out, s, w), p, flag(dryrun))
 	})
 }

@@ -2,14 +2,12 @@ package tasks
 
 import (
 	"context"
-	"os"
-	"time"
 
 	"github.com/magefile/mage/mg"
 
 	"github.com/stevedore-dev/stevedore/tasks/diag"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
-	"github.com/stevedore-dev/stevedore/tasks/stack"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
@@ -27,18 +25,10 @@ func (Diag) Run(ctx context.Context,
 	kcontainer *string, // container in the pod (default: its first)
 	context *string, // kubeconfig context (default: the current one)
 ) error {
-	w := where{nil, namespace, pod, selector, kcontainer, context, kube}
-	return run("diag:run", "", func(out *term.Printer) error {
-		s := stack.DefaultSettings()
-		if mode := os.Getenv("STEVEDORE_MODE"); mode != "" {
-			s.Mode = mode
-		}
-		maxAge := 24 * time.Hour
-		if d, err := time.ParseDuration(os.Getenv("STEVEDORE_BACKUP_MAX_AGE")); err == nil {
-			maxAge = d
-		}
-		opts := diag.Options{Settings: s, BackupMaxAge: maxAge}
-		if t := dbConfig(out, w).Target; t.WantsKubernetes() {
+	w := where{namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
+	return run(ctx, job{name: "diag:run"}, func(out *term.Printer, s settings.Settings) error {
+		opts := diag.Options{Settings: s}
+		if t := dbConfig(out, s, w).Target; t.WantsKubernetes() {
 			sel, err := pgtarget.Select(t, func() bool { return false }, func() bool { return true })
 			if err != nil {
 				return err
@@ -50,7 +40,7 @@ func (Diag) Run(ctx context.Context,
 		if err != nil {
 			return err
 		}
-		path, saveErr := diag.Save(r, reportDir())
+		path, saveErr := diag.Save(r, s.ReportDir)
 		if flag(json) {
 			if err := diag.PrintJSON(out, r); err != nil {
 				return err
@@ -69,11 +59,4 @@ func (Diag) Run(ctx context.Context,
 		}
 		return nil
 	})
-}
-
-func reportDir() string {
-	if d := os.Getenv("STEVEDORE_REPORT_DIR"); d != "" {
-		return d
-	}
-	return "database/reports"
 }

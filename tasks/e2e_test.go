@@ -70,7 +70,12 @@ func target(t *testing.T, env []string, args ...string) *exec.Cmd {
 // runTarget runs the compiled targets to the end.
 func runTarget(t *testing.T, env []string, args ...string) run {
 	t.Helper()
-	cmd := target(t, env, args...)
+	return finish(t, target(t, env, args...))
+}
+
+// finish runs cmd to the end.
+func finish(t *testing.T, cmd *exec.Cmd) run {
+	t.Helper()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

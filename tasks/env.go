@@ -6,7 +6,9 @@ import (
 
 	"github.com/magefile/mage/mg"
 
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/stack"
+	"github.com/stevedore-dev/stevedore/tasks/suggest"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
@@ -16,15 +18,13 @@ type Env mg.Namespace
 // defaultTimeout bounds how long env:up waits for the stack to be ready.
 const defaultTimeout = 120 * time.Second
 
-func envSettings(mode *string, tools *bool) stack.Settings {
-	s := stack.DefaultSettings()
-	if mode != nil {
-		s.Mode = *mode
-	}
+// envFlags are the settings env targets' flags give.
+func envFlags(mode *string, tools *bool) settings.Overrides {
+	o := settings.Overrides{Mode: str(mode)}
 	if flag(tools) {
-		s.Profiles = []string{"tools"}
+		o.Profiles = []string{"tools"}
 	}
-	return s
+	return o
 }
 
 func upOptions(rebuild *bool, timeout *time.Duration) stack.UpOptions {
@@ -37,13 +37,14 @@ func upOptions(rebuild *bool, timeout *time.Duration) stack.UpOptions {
 
 // Up starts the stack and waits until every service is ready; already up: says so and changes nothing.
 func (Env) Up(ctx context.Context,
-	mode *string, // debug (default: verbose logs, debug port) or production
-	rebuild *bool, // rebuild the stack's own images first
+	mode *string, // a mode of x-stevedore.modes (bundled stack: debug, the default, or production)
+	rebuild *bool, // rebuild the stack's images first (those Compose builds and stevedore's own)
 	timeout *time.Duration, // how long to wait for readiness (default 2m)
-	tools *bool, // also start the tools profile (pgadmin)
+	tools *bool, // also start the tools profile (bundled stack: pgadmin)
 ) error {
-	return run("env:up", "go tool mage env:status", func(out *term.Printer) error {
-		return stack.Up(ctx, envSettings(mode, tools), out, upOptions(rebuild, timeout))
+	j := job{name: "env:up", next: "go tool mage env:status", flags: envFlags(mode, tools), makeEnvFile: true}
+	return run(ctx, j, func(out *term.Printer, s settings.Settings) error {
+		return stack.Up(ctx, s, out, upOptions(rebuild, timeout))
 	})
 }
 
@@ -53,30 +54,32 @@ func (Env) Down(ctx context.Context,
 	volumes *bool, // also delete the volumes (the database's data)
 	force *bool, // delete the volumes even if the backup failed
 ) error {
-	return run("env:down", "go tool mage env:status", func(out *term.Printer) error {
+	return run(ctx, job{name: "env:down", next: "go tool mage env:status"}, func(out *term.Printer, s settings.Settings) error {
 		opts := stack.DownOptions{NoBackup: flag(nobackup), Volumes: flag(volumes), Force: flag(force)}
-		return stack.Down(ctx, envSettings(nil, nil), out, opts)
+		return stack.Down(ctx, s, out, opts)
 	})
 }
 
 // Restart stops the stack and starts it again, waiting until it is ready.
 func (Env) Restart(ctx context.Context,
-	mode *string, // debug (default) or production
+	mode *string, // a mode of x-stevedore.modes (bundled stack: debug, the default, or production)
 	timeout *time.Duration, // how long to wait for readiness (default 2m)
 ) error {
-	return run("env:restart", "go tool mage env:status", func(out *term.Printer) error {
-		return stack.Restart(ctx, envSettings(mode, nil), out, upOptions(nil, timeout))
+	j := job{name: "env:restart", next: "go tool mage env:status", flags: envFlags(mode, nil), makeEnvFile: true}
+	return run(ctx, j, func(out *term.Printer, s settings.Settings) error {
+		return stack.Restart(ctx, s, out, upOptions(nil, timeout))
 	})
 }
 
 // Regenerate backs up, deletes the stack and its data, rebuilds its images and starts it empty and ready.
 func (Env) Regenerate(ctx context.Context,
-	mode *string, // debug (default) or production
+	mode *string, // a mode of x-stevedore.modes (bundled stack: debug, the default, or production)
 	timeout *time.Duration, // how long to wait for readiness (default 2m)
 	force *bool, // go on even if the backup fails
 ) error {
-	return run("env:regenerate", "go tool mage env:status", func(out *term.Printer) error {
-		return stack.Regenerate(ctx, envSettings(mode, nil), out, upOptions(nil, timeout), flag(force))
+	j := job{name: "env:regenerate", next: "go tool mage env:status", flags: envFlags(mode, nil), makeEnvFile: true}
+	return run(ctx, j, func(out *term.Printer, s settings.Settings) error {
+		return stack.Regenerate(ctx, s, out, upOptions(nil, timeout), flag(force))
 	})
 }
 
@@ -91,8 +94,17 @@ func (Env) Logs(ctx context.Context,
 	if tail != nil {
 		opts.Tail = *tail
 	}
-	return run("env:logs", "go tool mage env:status", func(out *term.Printer) error {
-		return stack.Logs(ctx, envSettings(nil, nil), out.Writer(), opts)
+	return run(ctx, job{name: "env:logs", next: "go tool mage env:status"}, func(out *term.Printer, s settings.Settings) error {
+		return stack.Logs(ctx, s, out.Writer(), opts)
+	})
+}
+
+// Init shows what stevedore finds in this repository: its Compose files, the x-stevedore block of what it inferred, and a .env.example for secrets written inline; changes nothing unless -write.
+func (Env) Init(ctx context.Context,
+	write *bool, // write the .env.example (never over an existing one); the Compose files are never changed
+) error {
+	return run(ctx, job{name: "env:init"}, func(out *term.Printer, s settings.Settings) error {
+		return suggest.Print(out, s, flag(write))
 	})
 }
 
@@ -100,7 +112,7 @@ func (Env) Logs(ctx context.Context,
 func (Env) Status(ctx context.Context,
 	json *bool, // print a JSON document (schema in the README) instead of the table
 ) error {
-	return run("env:status", "", func(out *term.Printer) error {
-		return stack.PrintStatus(ctx, envSettings(nil, nil), out, flag(json))
+	return run(ctx, job{name: "env:status"}, func(out *term.Printer, s settings.Settings) error {
+		return stack.PrintStatus(ctx, s, out, flag(json))
 	})
 }

@@ -1,22 +1,34 @@
 package tasks
 
 import (
+	"context"
 	"errors"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/stevedore-dev/stevedore/tasks/runlog"
-	"github.com/stevedore-dev/stevedore/tasks/stack"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
-// run is every target's frame: a printer that also appends to the run log
-// (.stevedore/stevedore.log: what ran, every command, how it ended), the
-// work, and on failure the verdict line, the next command and the exit code.
-func run(target, next string, work func(out *term.Printer) error) error {
+// job is one target run: its name, the command to suggest when it fails,
+// the settings its flags give, and whether a missing settings file is made
+// from .env.example (env:up's job).
+type job struct {
+	name, next  string
+	flags       settings.Overrides
+	makeEnvFile bool
+}
+
+// run is every target's frame: the settings, read once; a printer that also
+// appends to the run log (.stevedore/stevedore.log: what ran, every command,
+// how it ended); the work; and on failure the verdict line, the next
+// command and the exit code.
+func run(ctx context.Context, j job, work func(out *term.Printer, s settings.Settings) error) error {
+	s, loadErr := settings.Load(ctx, j.flags, j.makeEnvFile)
 	var opts []term.Option
-	log, logErr := runlog.Open(stack.DefaultSettings().LogFile, strings.Join(os.Args[1:], " "))
+	log, logErr := runlog.Open(s.LogFile(), strings.Join(os.Args[1:], " "))
 	if logErr == nil {
 		opts = append(opts, term.WithLog(log))
 	}
@@ -24,11 +36,17 @@ func run(target, next string, work func(out *term.Printer) error) error {
 	if logErr != nil {
 		out.Detail("no run log: %v", logErr)
 	}
+	for _, w := range s.Warnings {
+		out.Detail("compose: %s", w)
+	}
 	start := time.Now()
-	err := work(out)
+	err := loadErr
+	if err == nil {
+		err = work(out, s)
+	}
 	var decided interface{ ExitStatus() int }
 	if err != nil && !errors.As(err, &decided) { // work that set its own exit status has said why
-		err = out.Failed(target, err, next)
+		err = out.Failed(j.name, err, j.next)
 	}
 	if log != nil {
 		log.Close(err, time.Since(start))

@@ -47,12 +47,15 @@ func Candidates(choice string) [][]string {
 	return [][]string{v2, v1}
 }
 
+// Chosen is the Candidates STEVEDORE_COMPOSE allows.
+func Chosen() [][]string { return Candidates(os.Getenv("STEVEDORE_COMPOSE")) }
+
 // ErrNoCompose says neither Compose v2 nor v1 answered.
 var ErrNoCompose = errors.New("Docker Compose not found: install the Compose v2 plugin (`docker compose version` must work) or docker-compose")
 
 // Detect finds a working Compose among the Candidates.
 func Detect(ctx context.Context) (Driver, error) {
-	for _, c := range Candidates(os.Getenv("STEVEDORE_COMPOSE")) {
+	for _, c := range Chosen() {
 		if d, err := Probe(ctx, c); err == nil {
 			return d, nil
 		}
@@ -73,11 +76,13 @@ func Probe(ctx context.Context, command []string) (Driver, error) {
 	return Driver{Command: command, Version: strings.TrimSpace(string(out))}, nil
 }
 
-// Project is a compose project: its name, files, settings and profiles.
+// Project is a compose project: its name, folder, files, settings file
+// and profiles.
 type Project struct {
 	Name     string
+	Dir      string // --project-directory: relative paths in the files resolve here
 	Files    []string
-	EnvFile  string
+	EnvFile  string // "" when the project has none
 	Profiles []string
 }
 
@@ -85,6 +90,9 @@ type Project struct {
 func (d Driver) Args(p Project, sub ...string) []string {
 	args := append([]string(nil), d.Command...)
 	args = append(args, "-p", p.Name)
+	if p.Dir != "" {
+		args = append(args, "--project-directory", p.Dir)
+	}
 	for _, f := range p.Files {
 		args = append(args, "-f", f)
 	}
@@ -97,10 +105,15 @@ func (d Driver) Args(p Project, sub ...string) []string {
 	return append(args, sub...)
 }
 
-// UpArgs starts the project's services in the background. Images are made
-// beforehand (images:build), so nothing is pulled or built here.
-func (d Driver) UpArgs(p Project) []string {
-	return d.Args(p, "up", "-d", "--remove-orphans")
+// UpArgs starts the project's services in the background. Images of
+// services with build: sections are built by Compose when missing, or
+// always with build; every other image is made present beforehand.
+func (d Driver) UpArgs(p Project, build bool) []string {
+	args := d.Args(p, "up", "-d", "--remove-orphans")
+	if build {
+		args = append(args, "--build")
+	}
+	return args
 }
 
 // DownArgs stops and removes the project's containers (of every profile in

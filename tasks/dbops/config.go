@@ -8,23 +8,23 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
-	"github.com/stevedore-dev/stevedore/tasks/retention"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/store"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
 // Config is where the database and the backups are. Targets fill it from
-// their flags over Defaults.
+// their flags over NewConfig.
 type Config struct {
 	Target    pgtarget.Flags // where the database is: a container, a pod, or the stack's db service
 	Project   string         // compose project of the stack
 	Service   string         // its database service
+	NoService error          // why there is no Service
 	BackupDir string
 	AutoKeep  int // backups kept by the prune that follows each backup; 0 turns it off
 
@@ -33,30 +33,19 @@ type Config struct {
 	InTTY bool          // In is a terminal
 }
 
-// Defaults reads the environment: STEVEDORE_TARGET, STEVEDORE_DB_CONTAINER,
-// STEVEDORE_PROJECT (stevedore), STEVEDORE_DB_SERVICE (db),
-// STEVEDORE_BACKUP_DIR (database/backups) and STEVEDORE_KEEP (10).
-func Defaults() Config {
-	keep := retention.DefaultPolicy.Last
-	if v, err := strconv.Atoi(os.Getenv("STEVEDORE_KEEP")); err == nil && v >= 0 {
-		keep = v
-	}
+// NewConfig is the Config the settings give; targets apply their flags
+// over it.
+func NewConfig(s settings.Settings) Config {
 	return Config{
-		Target:    pgtarget.Flags{Target: os.Getenv("STEVEDORE_TARGET"), Container: os.Getenv("STEVEDORE_DB_CONTAINER")},
-		Project:   envOr("STEVEDORE_PROJECT", "stevedore"),
-		Service:   envOr("STEVEDORE_DB_SERVICE", "db"),
-		BackupDir: envOr("STEVEDORE_BACKUP_DIR", "database/backups"),
-		AutoKeep:  keep,
+		Target:    pgtarget.Flags{Target: s.Target, Container: s.Container},
+		Project:   s.Project,
+		Service:   s.DBService,
+		NoService: s.DBServiceErr,
+		BackupDir: s.BackupDir,
+		AutoKeep:  s.Keep,
 		In:        os.Stdin,
 		InTTY:     term.IsTerminal(os.Stdin),
 	}
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 // session is one target's connection to the engine, the database and the folder.
@@ -142,6 +131,10 @@ func (s *session) connect(ctx context.Context) error {
 		cfg.Out.Detail("removed %d leftovers of interrupted runs", n)
 	}
 	ref := cfg.Target.Container
+	if ref == "" && cfg.NoService != nil {
+		s.close()
+		return cfg.NoService
+	}
 	if ref == "" {
 		if ref, err = pgtarget.FindService(ctx, s.eng, cfg.Project, cfg.Service); err != nil {
 			s.close()

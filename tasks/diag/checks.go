@@ -18,19 +18,19 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/stevedore-dev/stevedore/compose/api/schema"
 	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/stack"
 	"github.com/stevedore-dev/stevedore/tasks/store"
+	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
 // Options configure a run.
 type Options struct {
-	Settings     stack.Settings
-	BackupMaxAge time.Duration   // older than this, the newest backup is a warning
-	Kube         *pgtarget.Flags // set: the database is in a Kubernetes pod, and the Docker stack is not checked
+	Settings settings.Settings
+	Kube     *pgtarget.Flags // set: the database is in a Kubernetes pod, and the Docker stack is not checked
 }
 
 // Timeouts of the checks: each bounded, so a dead service costs at most this.
@@ -39,6 +39,8 @@ const (
 	composeTimeout  = 5 * time.Second
 	serviceTimeout  = 2 * time.Second
 	databaseTimeout = 3 * time.Second
+	// A migration tool's check (alembic, say) starts an interpreter.
+	migrationsTimeout = 20 * time.Second
 )
 
 // collector gathers checks from concurrent goroutines.
@@ -88,12 +90,11 @@ func (c *collector) service(name string, s ServiceReport) {
 func Run(ctx context.Context, opts Options) (*Report, error) {
 	start := time.Now()
 	s := opts.Settings
-	files, _ := stack.Files(s.Dir, s.Mode)
-	r := &Report{SchemaVersion: SchemaVersion, Timestamp: start.UTC(), Project: s.Project, Mode: s.Mode, ComposeFiles: files}
+	r := &Report{SchemaVersion: SchemaVersion, Timestamp: start.UTC(), Project: s.Project, Mode: s.Mode, ComposeFiles: s.Files}
 	c := &collector{services: map[string]ServiceReport{}}
 
 	c.run(ctx, time.Second, func(context.Context) Check { return checkDisk(s.BackupDir) })
-	c.run(ctx, time.Second, func(context.Context) Check { return checkBackups(s.BackupDir, opts.BackupMaxAge) })
+	c.run(ctx, time.Second, func(context.Context) Check { return checkBackups(s.BackupDir, s.BackupMaxAge) })
 
 	finish := func() (*Report, error) {
 		c.wg.Wait()
@@ -107,7 +108,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if opts.Kube != nil {
 		r.Mode = "kubernetes"
-		c.run(ctx, databaseTimeout+engineTimeout, func(ctx context.Context) Check { return checkPodDatabase(ctx, *opts.Kube) })
+		c.run(ctx, databaseTimeout+engineTimeout, func(ctx context.Context) Check { return checkPodDatabase(ctx, *opts.Kube, s.Migrations) })
 		return finish()
 	}
 
@@ -127,7 +128,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		c.add(Check{ID: "engine", Group: "machine", Status: OK, TookMS: time.Since(t0).Milliseconds(),
 			Summary: fmt.Sprintf("Docker engine %s (API %s)", eng.Version, eng.APIVersion)})
 		octx, cancel := context.WithTimeout(ctx, engineTimeout)
-		services, err := stack.Observe(octx, eng, s.Project)
+		services, err := stack.Observe(octx, eng, s)
 		cancel()
 		if err != nil {
 			c.add(Check{ID: "services", Group: "services", Status: Fail, Summary: err.Error(), Next: "docker info"})
@@ -135,13 +136,19 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		if len(services) == 0 && err == nil {
 			c.add(Check{ID: "services", Group: "services", Status: Fail, Summary: "stack " + s.Project + " is not running: no containers", Next: "go tool mage env:up"})
 		}
+		if s.DBServiceErr != nil {
+			c.add(Check{ID: "database", Group: "database", Status: Fail, Summary: "database: " + s.DBServiceErr.Error(), Next: "go tool mage env:init"})
+		}
 		for _, svc := range services {
 			if svc.Mode != "" {
 				r.Mode = svc.Mode
 			}
 			c.run(ctx, serviceTimeout, func(ctx context.Context) Check { return checkService(ctx, c, svc) })
 			if svc.Name == s.DBService {
-				c.run(ctx, databaseTimeout, func(ctx context.Context) Check { return checkDatabase(ctx, eng, svc) })
+				c.run(ctx, databaseTimeout, func(ctx context.Context) Check { return checkDatabase(ctx, eng, svc, s.Migrations) })
+			}
+			if m := s.Migrations; m != nil && len(m.Command) > 0 && svc.Name == m.Service {
+				c.run(ctx, migrationsTimeout, func(ctx context.Context) Check { return checkMigrationCommand(ctx, eng, svc, *m) })
 			}
 		}
 		c.runAll(ctx, composeTimeout, func(ctx context.Context) []Check { return checkCompose(ctx, s, eng, services) })
@@ -153,14 +160,14 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 // version and the config are asked for at once: two processes, one wait),
 // then names what holds a port of a service that is not running, since that
 // is what would stop it from starting.
-func checkCompose(ctx context.Context, s stack.Settings, eng *engine.Engine, running []stack.Service) []Check {
+func checkCompose(ctx context.Context, s settings.Settings, eng *engine.Engine, running []stack.Service) []Check {
 	ch := Check{ID: "compose", Group: "machine"}
 	project, err := s.ComposeProject()
 	if err != nil {
-		ch.Status, ch.Summary = Fail, err.Error()
+		ch.Status, ch.Summary, ch.Next = Fail, err.Error(), term.NextOf(err)
 		return []Check{ch}
 	}
-	for _, candidate := range composecli.Candidates(os.Getenv("STEVEDORE_COMPOSE")) {
+	for _, candidate := range composecli.Chosen() {
 		driver := composecli.Driver{Command: candidate}
 		var probeErr error
 		probed := make(chan struct{})
@@ -170,7 +177,7 @@ func checkCompose(ctx context.Context, s stack.Settings, eng *engine.Engine, run
 			d, probeErr = composecli.Probe(ctx, candidate)
 			driver.Version = d.Version
 		}()
-		raw, cfgErr := composecli.Output(ctx, driver.ConfigArgs(project))
+		_, cfgErr := composecli.Output(ctx, driver.ConfigArgs(project))
 		<-probed
 		if probeErr != nil {
 			continue // not installed: try the next one
@@ -183,23 +190,22 @@ func checkCompose(ctx context.Context, s stack.Settings, eng *engine.Engine, run
 		if driver.V1() {
 			ch.Status, ch.Summary = Warn, ch.Summary+" (docker-compose v1 is end-of-life: install the Compose v2 plugin)"
 		}
-		cfg, err := composecli.ParseConfig(raw)
-		if err != nil || eng == nil {
+		if eng == nil {
 			return []Check{ch}
 		}
-		return []Check{ch, checkPorts(ctx, eng, s, cfg, running)}
+		return []Check{ch, checkPorts(ctx, eng, s, running)}
 	}
 	ch.Status, ch.Summary, ch.Next = Fail, composecli.ErrNoCompose.Error(), "docker compose version"
 	return []Check{ch}
 }
 
-func checkPorts(ctx context.Context, eng *engine.Engine, s stack.Settings, cfg composecli.Config, running []stack.Service) Check {
+func checkPorts(ctx context.Context, eng *engine.Engine, s settings.Settings, running []stack.Service) Check {
 	ch := Check{ID: "ports", Group: "services", Status: OK, Summary: "no port the stack needs is held by something else"}
 	up := map[string]bool{}
 	for _, svc := range running {
 		up[svc.Name] = svc.State == "running"
 	}
-	published, err := cfg.Published(cfg.Active(s.Profiles))
+	published, err := s.Published(s.Active())
 	if err != nil {
 		ch.Status, ch.Summary = Warn, err.Error()
 		return ch
@@ -330,7 +336,7 @@ func probeURL(ctx context.Context, url string) error {
 	return nil
 }
 
-func checkDatabase(ctx context.Context, eng *engine.Engine, svc stack.Service) Check {
+func checkDatabase(ctx context.Context, eng *engine.Engine, svc stack.Service, m *settings.Migrations) Check {
 	ch := Check{ID: "database", Group: "database", Details: map[string]string{}}
 	fail := func(summary, next string) Check {
 		ch.Status, ch.Summary, ch.Next = Fail, summary, next
@@ -371,88 +377,182 @@ func checkDatabase(ctx context.Context, eng *engine.Engine, svc stack.Service) C
 	if err != nil {
 		return fail(fmt.Sprintf("database %s: query failed: %v", creds.Database, err), "go tool mage env:logs -service="+svc.Name)
 	}
-	var migrated int
-	var hasTable bool
-	if err := conn.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&hasTable); err == nil && hasTable {
-		err = conn.QueryRow(ctx, schema.VersionQuery).Scan(&migrated)
-		if err != nil {
-			return fail("database: read schema_migrations: "+err.Error(), "")
-		}
+	facts := databaseFacts{where: svc.Container, name: creds.Database, version: version, size: size, conns: conns, maxConns: maxConns}
+	if m != nil && m.Query != "" {
+		var v any
+		facts.migrations = readMigrations(m, func() (string, error) {
+			err := conn.QueryRow(ctx, m.Query).Scan(&v)
+			return fmt.Sprint(v), err
+		})
 	}
-	return judgeDatabase(ch, databaseFacts{where: svc.Container, name: creds.Database, version: version, size: size,
-		conns: conns, maxConns: maxConns, migrated: migrated, hasMigrations: hasTable})
+	return judgeDatabase(ch, facts)
 }
 
-func checkPodDatabase(ctx context.Context, f pgtarget.Flags) Check {
+func checkPodDatabase(ctx context.Context, f pgtarget.Flags, m *settings.Migrations) Check {
 	ch := Check{ID: "database", Group: "database"}
 	db, err := pgtarget.OpenPod(ctx, f)
 	if err != nil {
-		ch.Status, ch.Summary = Fail, "database: "+err.Error()
-		var next interface{ Next() string }
-		if errors.As(err, &next) {
-			ch.Next = next.Next()
-		}
+		ch.Status, ch.Summary, ch.Next = Fail, "database: "+err.Error(), term.NextOf(err)
 		return ch
 	}
 	creds := db.Credentials()
 	out, err := db.Query(ctx, creds.Database, `SELECT 1, current_setting('server_version'), pg_database_size(current_database()),
-		(SELECT count(*) FROM pg_stat_activity), current_setting('max_connections'), to_regclass('schema_migrations') IS NOT NULL`)
+		(SELECT count(*) FROM pg_stat_activity), current_setting('max_connections')`)
 	if err != nil {
 		ch.Status, ch.Summary = Fail, fmt.Sprintf("database %s in %s: %v", creds.Database, db.Describe(), err)
 		return ch
 	}
-	f6 := strings.Split(strings.TrimSpace(out), "\t")
-	if len(f6) != 6 {
+	f5 := strings.Split(strings.TrimSpace(out), "\t")
+	if len(f5) != 5 {
 		ch.Status, ch.Summary = Fail, fmt.Sprintf("database %s: unexpected answer %q", creds.Database, out)
 		return ch
 	}
-	size, _ := strconv.ParseInt(f6[2], 10, 64)
-	conns, _ := strconv.Atoi(f6[3])
-	maxConns, _ := strconv.Atoi(f6[4])
-	hasMigrations, migrated := f6[5] == "t", 0
-	if hasMigrations {
-		v, err := db.Query(ctx, creds.Database, schema.VersionQuery)
-		if err != nil {
-			ch.Status, ch.Summary = Fail, "database: read schema_migrations: "+err.Error()
-			return ch
-		}
-		migrated, _ = strconv.Atoi(strings.TrimSpace(v))
+	facts := databaseFacts{where: db.Describe(), name: creds.Database, version: f5[1]}
+	facts.size, _ = strconv.ParseInt(f5[2], 10, 64)
+	facts.conns, _ = strconv.Atoi(f5[3])
+	facts.maxConns, _ = strconv.Atoi(f5[4])
+	if m != nil && m.Query != "" {
+		facts.migrations = readMigrations(m, func() (string, error) {
+			v, err := db.Query(ctx, creds.Database, m.Query)
+			return strings.TrimSpace(v), err
+		})
 	}
-	return judgeDatabase(ch, databaseFacts{where: db.Describe(), name: creds.Database, version: f6[1], size: size,
-		conns: conns, maxConns: maxConns, migrated: migrated, hasMigrations: hasMigrations})
+	return judgeDatabase(ch, facts)
+}
+
+// checkMigrationCommand runs the project's migrations check command in
+// its service's container: exit 0 means the schema is current.
+func checkMigrationCommand(ctx context.Context, eng *engine.Engine, svc stack.Service, m settings.Migrations) Check {
+	command := strings.Join(m.Command, " ")
+	ch := Check{ID: "migrations", Group: "database", Status: OK, Details: map[string]string{"command": command, "service": svc.Name}}
+	ch.Summary = fmt.Sprintf("migrations current: `%s` passed in %s", command, svc.Name)
+	next := m.Next
+	if next == "" {
+		next = "go tool mage env:logs -service=" + svc.Name
+	}
+	if svc.State != "running" {
+		ch.Status, ch.Summary, ch.Next = Fail, fmt.Sprintf("migrations not checked: %s is %s", svc.Name, svc.State), "go tool mage env:up"
+		return ch
+	}
+	stdout, stderr, code, err := eng.Exec(ctx, svc.ID, m.Command, nil)
+	switch {
+	case err != nil:
+		ch.Status, ch.Summary, ch.Next = Fail, fmt.Sprintf("migrations not checked: `%s` in %s: %v", command, svc.Name, err), next
+	case code != 0:
+		ch.Status, ch.Next = Fail, next
+		ch.Summary = fmt.Sprintf("migrations not current: `%s` in %s exited %d: %s", command, svc.Name, code, lastLine(stderr, stdout))
+	}
+	return ch
+}
+
+// lastLine is the last line of the first output that has one: a tool's
+// error says why on standard error.
+func lastLine(outputs ...string) string {
+	for _, o := range outputs {
+		if o = strings.TrimSpace(o); o != "" {
+			lines := strings.Split(o, "\n")
+			return strings.TrimSpace(lines[len(lines)-1])
+		}
+	}
+	return "(no output)"
 }
 
 // databaseFacts are what the database checks read, by pgx or by psql.
 type databaseFacts struct {
-	where, name, version      string
-	size                      int64
-	conns, maxConns, migrated int
-	hasMigrations             bool // a schema_migrations table exists
+	where, name, version string
+	size                 int64
+	conns, maxConns      int
+	migrations           *migrationFacts // nil: the project declares no migrations check
+}
+
+// migrationFacts are the answer to a project's migrations check.
+type migrationFacts struct {
+	current string // what the query answered
+	latest  string // what it must answer; "" when unknown
+	err     error  // the query failed: the migrations never ran
+	next    string
+}
+
+// readMigrations asks the database where its migrations are (query) and
+// the project where they should be.
+func readMigrations(m *settings.Migrations, query func() (string, error)) *migrationFacts {
+	f := &migrationFacts{latest: m.Latest, next: m.Next}
+	if f.next == "" {
+		f.next = "go tool mage env:restart"
+	}
+	if m.Files != "" && f.latest == "" {
+		f.latest = latestMigration(m.Files)
+	}
+	f.current, f.err = query()
+	return f
+}
+
+// latestMigration is the highest leading number among the files a glob
+// matches (001_init.sql, 2_items.up.sql, ...), or "" when none has one.
+func latestMigration(glob string) string {
+	files, _ := filepath.Glob(glob)
+	best := -1
+	for _, f := range files {
+		base := filepath.Base(f)
+		n := 0
+		for n < len(base) && base[n] >= '0' && base[n] <= '9' {
+			n++
+		}
+		if v, err := strconv.Atoi(base[:n]); err == nil && v > best {
+			best = v
+		}
+	}
+	if best < 0 {
+		return ""
+	}
+	return strconv.Itoa(best)
 }
 
 // judgeDatabase turns the facts into the check: migrations behind fail,
-// connections nearly exhausted warn.
+// never run warn, connections nearly exhausted warn.
 func judgeDatabase(ch Check, f databaseFacts) Check {
 	version, _, _ := strings.Cut(f.version, " ")
 	ch.Details = map[string]string{"where": f.where, "version": version, "size_bytes": strconv.FormatInt(f.size, 10),
-		"connections": strconv.Itoa(f.conns), "max_connections": strconv.Itoa(f.maxConns),
-		"migration_version": strconv.Itoa(f.migrated), "latest_migration": strconv.Itoa(schema.Latest())}
+		"connections": strconv.Itoa(f.conns), "max_connections": strconv.Itoa(f.maxConns)}
 	ch.Status = OK
-	ch.Summary = fmt.Sprintf("database %s: SELECT 1 ok, PostgreSQL %s, %.1f MB, %d/%d connections, migrations at %d of %d",
-		f.name, version, float64(f.size)/1e6, f.conns, f.maxConns, f.migrated, schema.Latest())
-	switch {
-	case !f.hasMigrations:
-		ch.Status, ch.Next = Warn, "go tool mage env:restart"
-		ch.Summary = fmt.Sprintf("database %s: SELECT 1 ok, PostgreSQL %s, %.1f MB, %d/%d connections; no schema_migrations table: the api never migrated it",
-			f.name, version, float64(f.size)/1e6, f.conns, f.maxConns)
-	case f.migrated != schema.Latest():
-		ch.Status, ch.Next = Fail, "go tool mage env:restart"
-		ch.Summary += " (the api has not migrated it)"
-	case f.conns*10 >= f.maxConns*8:
+	ch.Summary = fmt.Sprintf("database %s: SELECT 1 ok, PostgreSQL %s, %.1f MB, %d/%d connections",
+		f.name, version, float64(f.size)/1e6, f.conns, f.maxConns)
+	if m := f.migrations; m != nil {
+		ch.Details["migration_version"], ch.Details["latest_migration"] = m.current, m.latest
+		switch {
+		case m.err != nil:
+			ch.Status, ch.Next = Warn, m.next
+			ch.Summary += fmt.Sprintf("; the migrations never ran (%v)", m.err)
+			return ch
+		case m.latest != "" && !sameVersion(m.current, m.latest):
+			ch.Status, ch.Next = Fail, m.next
+			ch.Summary += fmt.Sprintf(", migrations at %s of %s (behind)", m.current, m.latest)
+			return ch
+		case m.latest != "":
+			ch.Summary += fmt.Sprintf(", migrations at %s of %s", m.current, m.latest)
+		case m.current == "" || m.current == "<nil>":
+			ch.Status, ch.Next = Warn, m.next
+			ch.Summary += "; no migration applied"
+			return ch
+		default:
+			ch.Summary += ", migrations at " + m.current
+		}
+	}
+	if f.conns*10 >= f.maxConns*8 {
 		ch.Status, ch.Next = Warn, "go tool mage env:status"
 		ch.Summary += " (connections nearly exhausted)"
 	}
 	return ch
+}
+
+// sameVersion compares versions as numbers when both are, else as text.
+func sameVersion(a, b string) bool {
+	x, errA := strconv.Atoi(a)
+	y, errB := strconv.Atoi(b)
+	if errA == nil && errB == nil {
+		return x == y
+	}
+	return a == b
 }
 
 func checkDisk(dir string) Check {

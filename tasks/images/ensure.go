@@ -34,6 +34,7 @@ const (
 	Present Outcome = "present"
 	Pulled  Outcome = "pulled"
 	Built   Outcome = "built"
+	Tagged  Outcome = "tagged from a recipe's image"
 )
 
 // Result reports one image made ready.
@@ -175,21 +176,44 @@ type MissingImageError struct {
 }
 
 func (e *MissingImageError) Error() string {
-	return fmt.Sprintf("image %s (service %s) is not present and the pull failed (%v); stevedore has no local recipe for it: load it with `docker load`, or leave that service out", e.Ref, e.Service, e.Err)
+	return fmt.Sprintf("image %s (service %s) is not on this machine and no registry gave it (%v): `docker load` it, or give the service a build: section", e.Ref, e.Service, e.Err)
 }
 
-// RequirePresent pulls ref when it is missing, for images stevedore cannot build.
-func (e *Ensurer) RequirePresent(ctx context.Context, ref, service string) error {
+// Next shows the images there are.
+func (e *MissingImageError) Next() string { return "docker image ls" }
+
+// EnsureService makes the image a service runs present: kept when present,
+// else pulled, else built from a recipe of stevedore's (any postgres:15
+// variant gets the PostgreSQL recipe, tagged with the name the service
+// asks for). An image of stevedore's own programs is rebuilt in mode Always.
+func (e *Ensurer) EnsureService(ctx context.Context, service, ref string, mode Mode) (Result, error) {
+	if img, ok := RecipeFor(ref); ok && img.Ref == ref {
+		return e.Ensure(ctx, img, mode)
+	}
+	start := time.Now()
 	if _, found, err := e.labels(ctx, ref); err != nil || found {
-		return err
+		return Result{Ref: ref, Outcome: Present}, err
 	}
-	if err := e.pull(ctx, ref); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return &MissingImageError{Ref: ref, Service: service, Err: err}
+	pullErr := e.pull(ctx, ref)
+	if pullErr == nil {
+		return Result{Ref: ref, Outcome: Pulled, Took: time.Since(start)}, nil
 	}
-	return nil
+	if ctx.Err() != nil {
+		return Result{}, ctx.Err()
+	}
+	img, ok := RecipeFor(ref)
+	if !ok {
+		return Result{}, &MissingImageError{Ref: ref, Service: service, Err: pullErr}
+	}
+	e.out.Step("%s: not present and the pull failed, so making it from %s", ref, img.Ref)
+	e.out.Detail("pull: %v", pullErr)
+	if _, err := e.Ensure(ctx, img, IfMissing); err != nil {
+		return Result{}, err
+	}
+	if _, err := e.eng.ImageTag(ctx, client.ImageTagOptions{Source: img.Ref, Target: ref}); err != nil {
+		return Result{}, fmt.Errorf("tag %s as %s: %w", img.Ref, ref, err)
+	}
+	return Result{Ref: ref, Outcome: Tagged, Took: time.Since(start)}, nil
 }
 
 // labels returns the labels of ref and whether it is present.

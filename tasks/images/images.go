@@ -78,6 +78,35 @@ var API = Image{Ref: "stevedore/api:local", Recipe: "api", Program: "github.com/
 // All is every image the bundled stack and the tests need, in build order.
 func All() []Image { return []Image{Postgres, API} }
 
+// RecipeFor is the image stevedore can make for ref: one of All by name,
+// or Postgres for any postgres:15 variant (15, 15.8, 15-alpine, ...), whose
+// contract (POSTGRES_* variables, initdb scripts, pg_isready) it keeps.
+func RecipeFor(ref string) (Image, bool) {
+	for _, img := range All() {
+		if img.Ref == ref {
+			return img, true
+		}
+	}
+	name, tag := splitRef(ref)
+	if name == "postgres" || name == "library/postgres" || name == "docker.io/library/postgres" {
+		if tag == "15" || strings.HasPrefix(tag, "15.") || strings.HasPrefix(tag, "15-") {
+			return Postgres, true
+		}
+	}
+	return Image{}, false
+}
+
+// splitRef splits an image reference into its name and tag ("latest" when
+// none is given); a digest is left out.
+func splitRef(ref string) (name, tag string) {
+	ref, _, _ = strings.Cut(ref, "@")
+	name, tag = ref, "latest"
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		name, tag = ref[:i], ref[i+1:]
+	}
+	return name, tag
+}
+
 // DebootstrapArgs is the debootstrap command line that makes base's root
 // filesystem in dir. The mirror is left out so the system's configured Debian
 // mirror is used.

@@ -110,3 +110,24 @@ func TestReadMessages(t *testing.T) {
 		})
 	}
 }
+
+func TestRecipeFor(t *testing.T) {
+	for ref, want := range map[string]string{
+		"postgres:15-bookworm":                    Postgres.Ref,
+		"stevedore/api:local":                     API.Ref,
+		"postgres:15-alpine":                      Postgres.Ref,
+		"postgres:15":                             Postgres.Ref,
+		"postgres:15.8-bookworm":                  Postgres.Ref,
+		"docker.io/library/postgres:15.4":         Postgres.Ref,
+		"postgres:16-alpine":                      "",
+		"postgres:150":                            "",
+		"postgres":                                "",
+		"dpage/pgadmin4:latest":                   "",
+		"example.com:5000/postgres:15":            "",
+		"postgres:15-alpine@sha256:0123456789abc": Postgres.Ref,
+	} {
+		img, ok := RecipeFor(ref)
+		assert.Equal(t, want != "", ok, ref)
+		assert.Equal(t, want, img.Ref, ref)
+	}
+}

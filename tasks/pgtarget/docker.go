@@ -2,7 +2,6 @@ package pgtarget
 
 import (
 	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -197,26 +196,17 @@ func (d *Docker) FreeSpace(ctx context.Context) (int64, error) {
 // exec runs args in the database container with the password in the
 // process's environment (never its command line) and returns its output.
 func (d *Docker) exec(ctx context.Context, args []string) (stdout, stderr string, code int, err error) {
-	id, att, err := d.attach(ctx, args, false)
-	if err != nil {
-		return "", "", 0, err
+	stdout, stderr, code, err = d.eng.Exec(ctx, d.id, args, d.env())
+	if err != nil && ctx.Err() == nil {
+		err = d.containerErr(ctx, fmt.Errorf("exec in %s: %w", d.name, err))
 	}
-	defer att.Close()
-	// The hijacked connection ignores ctx: close it when ctx ends.
-	stop := context.AfterFunc(ctx, att.Close)
-	defer stop()
-	var out, errOut bytes.Buffer
-	if _, err := stdcopy.StdCopy(&out, &errOut, att.Reader); err != nil {
-		if ctx.Err() != nil {
-			return "", "", 0, ctx.Err()
-		}
-		return "", "", 0, fmt.Errorf("read exec output in %s: %w", d.name, err)
-	}
-	insp, err := d.eng.ExecInspect(ctx, id, client.ExecInspectOptions{})
-	if err != nil {
-		return "", "", 0, fmt.Errorf("exec result in %s: %w", d.name, err)
-	}
-	return out.String(), errOut.String(), insp.ExitCode, nil
+	return stdout, stderr, code, err
+}
+
+// env is what every exec in the database container gets: the password and
+// this process's application name.
+func (d *Docker) env() []string {
+	return []string{"PGPASSWORD=" + d.creds.Password, "PGAPPNAME=" + AppName()}
 }
 
 // attach starts args in the database container, with the password and
@@ -224,7 +214,7 @@ func (d *Docker) exec(ctx context.Context, args []string) (stdout, stderr string
 // line), standard input attached when asked for.
 func (d *Docker) attach(ctx context.Context, args []string, stdin bool) (string, client.ExecAttachResult, error) {
 	created, err := d.eng.ExecCreate(ctx, d.id, client.ExecCreateOptions{
-		Cmd: args, Env: []string{"PGPASSWORD=" + d.creds.Password, "PGAPPNAME=" + AppName()},
+		Cmd: args, Env: d.env(),
 		AttachStdin: stdin, AttachStdout: true, AttachStderr: true,
 	})
 	if err != nil {

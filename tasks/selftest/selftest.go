@@ -28,7 +28,7 @@ import (
 // which Go's test cache cannot see.
 func Commands(verbose bool) (vet, test []string) {
 	vet = []string{"go", "vet", "./..."}
-	test = []string{"go", "test", "-race", "-count=1", "-json"}
+	test = []string{"go", "test", "-race", "-count=1", "-timeout", "45m", "-json"}
 	if verbose {
 		test = append(test, "-v")
 	}

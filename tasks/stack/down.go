@@ -11,6 +11,7 @@ import (
 	"github.com/stevedore-dev/stevedore/tasks/dbops"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/proc"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
@@ -33,7 +34,7 @@ func (e *BackupFailedError) Unwrap() error { return e.Err }
 // Down is env:down: a backup of the database first (a broken database is
 // reported and the stop goes on, unless volumes are to be deleted), then
 // every service of every profile is stopped and removed.
-func Down(ctx context.Context, s Settings, out *term.Printer, opts DownOptions) error {
+func Down(ctx context.Context, s settings.Settings, out *term.Printer, opts DownOptions) error {
 	start := time.Now()
 	if !opts.NoBackup {
 		if err := dbops.Backup(ctx, dbConfig(s, out), ""); err != nil {
@@ -50,15 +51,17 @@ func Down(ctx context.Context, s Settings, out *term.Printer, opts DownOptions) 
 	if err != nil {
 		return err
 	}
-	project, err := allProfiles(ctx, s, driver)
+	// Every profile: a down without a profile leaves that profile's services running.
+	project, err := s.ComposeProject()
 	if err != nil {
 		return err
 	}
+	project.Profiles = s.AllProfiles()
 	if err := proc.Run(ctx, out, driver.DownArgs(project, opts.Volumes)...); err != nil {
 		return err
 	}
-	if err := os.Remove(s.StatusFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-		out.Warn("could not clear %s: %v", s.StatusFile, err)
+	if err := os.Remove(s.StatusFile()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		out.Warn("could not clear %s: %v", s.StatusFile(), err)
 	}
 	what := "stopped"
 	if opts.Volumes {
@@ -68,40 +71,18 @@ func Down(ctx context.Context, s Settings, out *term.Printer, opts DownOptions) 
 	return nil
 }
 
-// allProfiles is the compose project with every profile its files define:
-// a down without a profile leaves that profile's services running.
-func allProfiles(ctx context.Context, s Settings, driver composecli.Driver) (composecli.Project, error) {
-	project, err := s.ComposeProject()
-	if err != nil {
-		return project, err
-	}
-	if _, err := EnsureEnvFile(s); err != nil {
-		return project, err
-	}
-	raw, err := composecli.Output(ctx, driver.ConfigArgs(project))
-	if err != nil {
-		return project, fmt.Errorf("the compose files are not valid: %w", err)
-	}
-	cfg, err := composecli.ParseConfig(raw)
-	if err != nil {
-		return project, err
-	}
-	project.Profiles = cfg.Profiles()
-	return project, nil
-}
-
 // dbConfig points the db targets at this stack's database service, in
 // Docker whatever STEVEDORE_TARGET says: it is this stack's data that a
 // down may delete.
-func dbConfig(s Settings, out *term.Printer) dbops.Config {
-	cfg := dbops.Defaults()
+func dbConfig(s settings.Settings, out *term.Printer) dbops.Config {
+	cfg := dbops.NewConfig(s)
 	cfg.Target = pgtarget.Flags{Target: pgtarget.KindDocker}
-	cfg.Project, cfg.Service, cfg.BackupDir, cfg.Out = s.Project, s.DBService, s.BackupDir, out
+	cfg.Out = out
 	return cfg
 }
 
 // Restart is env:restart: down (no backup: no data is at risk) and up.
-func Restart(ctx context.Context, s Settings, out *term.Printer, opts UpOptions) error {
+func Restart(ctx context.Context, s settings.Settings, out *term.Printer, opts UpOptions) error {
 	if err := Down(ctx, s, out, DownOptions{NoBackup: true}); err != nil {
 		return err
 	}
@@ -110,7 +91,7 @@ func Restart(ctx context.Context, s Settings, out *term.Printer, opts UpOptions)
 
 // Regenerate is env:regenerate: a backup (which must succeed unless force),
 // down with volumes, images rebuilt, up, and the same readiness proof.
-func Regenerate(ctx context.Context, s Settings, out *term.Printer, opts UpOptions, force bool) error {
+func Regenerate(ctx context.Context, s settings.Settings, out *term.Printer, opts UpOptions, force bool) error {
 	if err := Down(ctx, s, out, DownOptions{Volumes: true, Force: force}); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/stevedore-dev/stevedore/tasks/engine"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 )
 
 // LogOptions are env:logs's flags.
@@ -39,13 +40,13 @@ func tailLogs(ctx context.Context, eng *engine.Engine, id string, n int) (string
 
 // Logs is env:logs: each service's log lines prefixed with its name, from
 // the Engine API; with Follow it streams until interrupted.
-func Logs(ctx context.Context, s Settings, w io.Writer, opts LogOptions) error {
+func Logs(ctx context.Context, s settings.Settings, w io.Writer, opts LogOptions) error {
 	eng, err := engine.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	services, err := Observe(ctx, eng, s.Project)
+	services, err := Observe(ctx, eng, s)
 	if err != nil {
 		return err
 	}

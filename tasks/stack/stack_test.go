@@ -74,24 +74,6 @@ func TestProbe(t *testing.T) {
 	assert.Error(t, Probe(ctx, "http://127.0.0.1:1/health"))
 }
 
-func TestEnvFromExampleReplacesEveryPassword(t *testing.T) {
-	example := "# settings\nPOSTGRES_USER=app\nPOSTGRES_PASSWORD=change-me\nPGADMIN_DEFAULT_PASSWORD=change-me\nAPI_PORT=8000\n"
-	n := 0
-	got := EnvFromExample(example, func() string { n++; return "secret" + string(rune('0'+n)) })
-	assert.Equal(t, "# settings\nPOSTGRES_USER=app\nPOSTGRES_PASSWORD=secret1\nPGADMIN_DEFAULT_PASSWORD=secret2\nAPI_PORT=8000\n", got)
-}
-
-func TestFiles(t *testing.T) {
-	f, err := Files("compose", Debug)
-	require.NoError(t, err)
-	assert.Equal(t, []string{"compose/docker-compose.yml", "compose/docker-compose.debug.yml"}, f)
-	f, err = Files("compose", Production)
-	require.NoError(t, err)
-	assert.Equal(t, []string{"compose/docker-compose.yml"}, f)
-	_, err = Files("compose", "staging")
-	assert.ErrorContains(t, err, "debug or production")
-}
-
 func TestListeningInodes(t *testing.T) {
 	procNetTCP := `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 00000000:1F40 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 100 0 0 10 0

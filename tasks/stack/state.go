@@ -12,6 +12,7 @@ import (
 
 	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 )
 
 // Service is what the engine says about one service's container.
@@ -38,9 +39,31 @@ type Port struct {
 	Protocol  string `json:"protocol"`
 }
 
-// Observe returns the containers of a compose project, one per service
-// (one-off `run` containers left out), sorted by service.
-func Observe(ctx context.Context, eng *engine.Engine, project string) ([]Service, error) {
+// Observe returns the containers of the stack, one per service (one-off
+// `run` containers left out), sorted by service, with the probes and URLs
+// the settings declare for services whose labels do not.
+func Observe(ctx context.Context, eng *engine.Engine, s settings.Settings) ([]Service, error) {
+	services, err := observe(ctx, eng, s.Project)
+	for i := range services {
+		declare(&services[i], s.Services[services[i].Name])
+	}
+	return services, err
+}
+
+// declare fills what the labels left unsaid from the settings.
+func declare(svc *Service, d settings.Service) {
+	if svc.Probe == "" {
+		svc.Probe = d.Probe
+	}
+	if len(svc.URLs) == 0 {
+		svc.URLs = d.URLs
+	}
+	if len(svc.Checks) == 0 {
+		svc.Checks = d.Checks
+	}
+}
+
+func observe(ctx context.Context, eng *engine.Engine, project string) ([]Service, error) {
 	list, err := eng.ContainerList(ctx, client.ContainerListOptions{
 		All:     true,
 		Filters: make(client.Filters).Add("label", composecli.LabelProject+"="+project),

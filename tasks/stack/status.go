@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/stevedore-dev/stevedore/tasks/engine"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
@@ -60,13 +61,13 @@ func BuildStatus(project string, services []Service, probes map[string]error) St
 }
 
 // StatusOf observes the stack now.
-func StatusOf(ctx context.Context, s Settings) (Status, error) {
+func StatusOf(ctx context.Context, s settings.Settings) (Status, error) {
 	eng, err := engine.Connect(ctx)
 	if err != nil {
 		return Status{}, err
 	}
 	defer eng.Close()
-	services, err := Observe(ctx, eng, s.Project)
+	services, err := Observe(ctx, eng, s)
 	if err != nil {
 		return Status{}, err
 	}
@@ -74,7 +75,7 @@ func StatusOf(ctx context.Context, s Settings) (Status, error) {
 }
 
 // PrintStatus is env:status: a table, or the JSON document.
-func PrintStatus(ctx context.Context, s Settings, out *term.Printer, asJSON bool) error {
+func PrintStatus(ctx context.Context, s settings.Settings, out *term.Printer, asJSON bool) error {
 	st, err := StatusOf(ctx, s)
 	if err != nil {
 		return err

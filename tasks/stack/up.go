@@ -19,6 +19,7 @@ import (
 	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/images"
 	"github.com/stevedore-dev/stevedore/tasks/proc"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
@@ -38,9 +39,13 @@ type upRecord struct {
 
 // inputsDigest fingerprints what the stack is started from: the compose
 // files, the settings file, the mode and the profiles.
-func inputsDigest(s Settings, files []string) (string, error) {
+func inputsDigest(s settings.Settings) (string, error) {
 	h := sha256.New()
-	for _, f := range append(append([]string(nil), files...), s.EnvFile) {
+	files := append([]string(nil), s.Files...)
+	if s.EnvFile != "" {
+		files = append(files, s.EnvFile)
+	}
+	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			return "", err
@@ -48,37 +53,41 @@ func inputsDigest(s Settings, files []string) (string, error) {
 		fmt.Fprintf(h, "%s\x00%d\x00", f, len(data))
 		h.Write(data)
 	}
-	fmt.Fprintf(h, "%s\x00%s", s.Mode, strings.Join(s.Profiles, ","))
+	fmt.Fprintf(h, "%s\x00%s\x00%s", s.Project, s.Mode, strings.Join(s.Profiles, ","))
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
+// inMode is " (debug mode)" for a project with modes, "" without.
+func inMode(mode string) string {
+	if mode == "" {
+		return ""
+	}
+	return " (" + mode + " mode)"
+}
+
 // Up is env:up: idempotent, it brings every service up and proves it ready.
-func Up(ctx context.Context, s Settings, out *term.Printer, opts UpOptions) error {
+func Up(ctx context.Context, s settings.Settings, out *term.Printer, opts UpOptions) error {
 	start := time.Now()
+	project, err := s.ComposeProject()
+	if err != nil {
+		return err
+	}
+	if s.EnvCreated {
+		out.OK("created %s from %s, with new random passwords", s.EnvFile, filepath.Base(s.EnvExample))
+	}
 	eng, err := engine.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	project, err := s.ComposeProject()
-	if err != nil {
-		return err
-	}
-	created, err := EnsureEnvFile(s)
-	if err != nil {
-		return err
-	}
-	if created {
-		out.OK("created %s from .env.example, with new random passwords", s.EnvFile)
-	}
-	digest, err := inputsDigest(s, project.Files)
+	digest, err := inputsDigest(s)
 	if err != nil {
 		return err
 	}
 	if !opts.Rebuild {
 		if services, ok := alreadyUp(ctx, eng, s, digest); ok {
 			printTable(out, services)
-			out.OK("stack %s is already up and healthy (%s mode); nothing to do", s.Project, s.Mode)
+			out.OK("stack %s is already up and healthy%s; nothing to do", s.Project, inMode(s.Mode))
 			return nil
 		}
 	}
@@ -87,38 +96,23 @@ func Up(ctx context.Context, s Settings, out *term.Printer, opts UpOptions) erro
 	if err != nil {
 		return err
 	}
-	out.Detail("using %s", driver)
-	raw, err := composecli.Output(ctx, driver.ConfigArgs(project))
-	if err != nil {
-		return fmt.Errorf("the compose files are not valid: %w", err)
-	}
-	cfg, err := composecli.ParseConfig(raw)
-	if err != nil {
-		return err
-	}
-	expected := cfg.Active(s.Profiles)
-	if err := checkPorts(ctx, eng, s.Project, cfg, expected); err != nil {
+	out.Detail("using %s; compose files: %s (%s)", driver, strings.Join(s.Files, ", "), s.Found)
+	expected := s.Active()
+	if err := checkPorts(ctx, eng, s, expected); err != nil {
 		return err
 	}
 	mode := images.IfMissing
 	if opts.Rebuild {
 		mode = images.Always
 	}
-	if _, err := images.EnsureAll(ctx, out, compose.Images, mode); err != nil {
+	if _, _, err := EnsureImages(ctx, eng, out, s, expected, mode); err != nil {
 		return err
 	}
-	// Images of services stevedore has no recipe for (pgadmin) must be pulled.
-	ensurer := images.NewEnsurer(eng, out, compose.Images)
-	for _, name := range expected {
-		if err := ensurer.RequirePresent(ctx, cfg.Services[name].Image, name); err != nil {
-			return err
-		}
-	}
-	out.Step("starting %s (%s mode): %s", s.Project, s.Mode, strings.Join(expected, ", "))
-	err = proc.Run(ctx, out, driver.UpArgs(project)...)
+	out.Step("starting %s%s: %s", s.Project, inMode(s.Mode), strings.Join(expected, ", "))
+	err = proc.Run(ctx, out, driver.UpArgs(project, opts.Rebuild)...)
 	var services []Service
 	if err == nil {
-		services, err = waitReady(ctx, eng, s.Project, expected, opts.Timeout)
+		services, err = waitReady(ctx, eng, s, expected, opts.Timeout)
 	}
 	if ctx.Err() != nil {
 		return &PartlyUpError{Err: ctx.Err()}
@@ -126,18 +120,78 @@ func Up(ctx context.Context, s Settings, out *term.Printer, opts UpOptions) erro
 	if err != nil {
 		return err
 	}
-	if err := writeUpRecord(s.StatusFile, upRecord{Digest: digest, Services: expected}); err != nil {
+	if err := writeUpRecord(s.StatusFile(), upRecord{Digest: digest, Services: expected}); err != nil {
 		out.Warn("could not record the stack's state: %v", err)
 	}
 	printTable(out, services)
-	out.OK("stack %s up and healthy in %s (%s mode)", s.Project, term.Duration(time.Since(start)), s.Mode)
+	out.OK("stack %s up and healthy in %s%s", s.Project, term.Duration(time.Since(start)), inMode(s.Mode))
+	return nil
+}
+
+// EnsureImages makes present the images of the given services that
+// Compose does not build itself (see images.EnsureService), and returns
+// the services Compose builds.
+func EnsureImages(ctx context.Context, eng *engine.Engine, out *term.Printer, s settings.Settings, services []string, mode images.Mode) (built []string, results []images.Result, err error) {
+	ensurer := images.NewEnsurer(eng, out, compose.Images)
+	for _, name := range services {
+		svc, _ := s.Service(name)
+		if svc.Build != nil {
+			built = append(built, name)
+			continue
+		}
+		r, err := ensurer.EnsureService(ctx, name, svc.Image, mode)
+		if err != nil {
+			return built, results, err
+		}
+		if r.Outcome != images.Present {
+			out.OK("%s: %s in %s", r.Ref, r.Outcome, term.Duration(r.Took))
+		}
+		results = append(results, r)
+	}
+	return built, results, nil
+}
+
+// BuildImages is images:build: the images of the active services made
+// present (stevedore's own rebuilt when their recipe changed), and those
+// with build: sections built by Compose.
+func BuildImages(ctx context.Context, s settings.Settings, out *term.Printer) error {
+	project, err := s.ComposeProject()
+	if err != nil {
+		return err
+	}
+	eng, err := engine.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	built, results, err := EnsureImages(ctx, eng, out, s, s.Active(), images.IfChanged)
+	if err != nil {
+		return err
+	}
+	if len(built) > 0 {
+		driver, err := composecli.Detect(ctx)
+		if err != nil {
+			return err
+		}
+		out.Step("building %s with %s", strings.Join(built, ", "), driver)
+		if err := proc.Run(ctx, out, driver.Args(project, append([]string{"build"}, built...)...)...); err != nil {
+			return err
+		}
+	}
+	made := len(built)
+	for _, r := range results {
+		if r.Outcome != images.Present {
+			made++
+		}
+	}
+	out.OK("images of %s ready: %d made or built, %d already present", s.Project, made, len(results)+len(built)-made)
 	return nil
 }
 
 // alreadyUp reports whether the services the last env:up started from the
 // same inputs are all still ready.
-func alreadyUp(ctx context.Context, eng *engine.Engine, s Settings, digest string) ([]Service, bool) {
-	data, err := os.ReadFile(s.StatusFile)
+func alreadyUp(ctx context.Context, eng *engine.Engine, s settings.Settings, digest string) ([]Service, bool) {
+	data, err := os.ReadFile(s.StatusFile())
 	if err != nil {
 		return nil, false
 	}
@@ -145,7 +199,7 @@ func alreadyUp(ctx context.Context, eng *engine.Engine, s Settings, digest strin
 	if json.Unmarshal(data, &rec) != nil || rec.Digest != digest || len(rec.Services) == 0 {
 		return nil, false
 	}
-	services, err := Observe(ctx, eng, s.Project)
+	services, err := Observe(ctx, eng, s)
 	if err != nil {
 		return nil, false
 	}
@@ -198,13 +252,13 @@ func (e *PortBusyError) Next() string { return fmt.Sprintf("ss -ltnp 'sport = :%
 
 // checkPorts fails before anything starts when a port the stack publishes
 // is held by something other than this stack.
-func checkPorts(ctx context.Context, eng *engine.Engine, project string, cfg composecli.Config, services []string) error {
-	published, err := cfg.Published(services)
+func checkPorts(ctx context.Context, eng *engine.Engine, s settings.Settings, services []string) error {
+	published, err := s.Published(services)
 	if err != nil {
 		return err
 	}
 	ours := map[int]bool{}
-	if running, err := Observe(ctx, eng, project); err == nil {
+	if running, err := observe(ctx, eng, s.Project); err == nil {
 		for _, s := range running {
 			for _, p := range s.Ports {
 				ours[p.Host] = true
@@ -274,12 +328,12 @@ const pollEvery = 200 * time.Millisecond
 
 // waitReady polls the engine and the probes until every expected service is
 // ready, one fails, or the timeout passes.
-func waitReady(ctx context.Context, eng *engine.Engine, project string, expected []string, timeout time.Duration) ([]Service, error) {
+func waitReady(ctx context.Context, eng *engine.Engine, s settings.Settings, expected []string, timeout time.Duration) ([]Service, error) {
 	deadline := time.Now().Add(timeout)
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
-		services, err := Observe(ctx, eng, project)
+		services, err := Observe(ctx, eng, s)
 		if err != nil {
 			return nil, err
 		}

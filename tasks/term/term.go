@@ -153,6 +153,15 @@ func (p *Printer) Next(command string) {
 // over the target's own suggestion.
 type Nexter interface{ Next() string }
 
+// NextOf is the command err says to run next, or "".
+func NextOf(err error) string {
+	var n Nexter
+	if errors.As(err, &n) {
+		return n.Next()
+	}
+	return ""
+}
+
 // Explainer is an error with more to show than one line (a service's last
 // log lines), printed indented under the failure line.
 type Explainer interface{ Explain() string }
