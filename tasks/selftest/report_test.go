@@ -73,9 +73,9 @@ func TestReadReportRejectsGarbage(t *testing.T) {
 func TestCommands(t *testing.T) {
 	vet, test := Commands(false)
 	assert.Equal(t, []string{"go", "vet", "./..."}, vet)
-	assert.Equal(t, []string{"go", "test", "-race", "-count=1", "-json", "./..."}, test)
+	assert.Equal(t, []string{"go", "test", "-race", "-count=1", "-timeout", "45m", "-json", "./..."}, test)
 	_, test = Commands(true)
-	assert.Equal(t, []string{"go", "test", "-race", "-count=1", "-json", "-v", "./..."}, test)
+	assert.Equal(t, []string{"go", "test", "-race", "-count=1", "-timeout", "45m", "-json", "-v", "./..."}, test)
 }
 
 func TestEnvironKeepsUserSettingsAndAddsTheSession(t *testing.T) {
