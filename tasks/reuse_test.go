@@ -65,6 +65,6 @@ func TestTargetsAreReusableWithMageImport(t *testing.T) {
 	goCmd("mod", "tidy")
 	list := goCmd("tool", "mage", "-l")
 
-	assert.Regexp(t, `(?m)^\s+images:build\s+makes every image the stack and the tests need`, list)
+	assert.Regexp(t, `(?m)^\s+images:build\s+makes the images the stack's services need`, list)
 	assert.NotRegexp(t, `(?m)^\s+test\s`, list, "stevedore's own test target stays in stevedore")
 }
