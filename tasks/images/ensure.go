@@ -187,7 +187,8 @@ func (e *MissingImageError) Next() string { return "docker image ls" }
 // variant gets the PostgreSQL recipe, tagged with the name the service
 // asks for). An image of stevedore's own programs is rebuilt in mode Always.
 func (e *Ensurer) EnsureService(ctx context.Context, service, ref string, mode Mode) (Result, error) {
-	if img, ok := RecipeFor(ref); ok && img.Ref == ref {
+	img, hasRecipe := RecipeFor(ref)
+	if hasRecipe && img.Ref == ref {
 		return e.Ensure(ctx, img, mode)
 	}
 	start := time.Now()
@@ -201,8 +202,7 @@ func (e *Ensurer) EnsureService(ctx context.Context, service, ref string, mode M
 	if ctx.Err() != nil {
 		return Result{}, ctx.Err()
 	}
-	img, ok := RecipeFor(ref)
-	if !ok {
+	if !hasRecipe {
 		return Result{}, &MissingImageError{Ref: ref, Service: service, Err: pullErr}
 	}
 	e.out.Step("%s: not present and the pull failed, so making it from %s", ref, img.Ref)

@@ -76,10 +76,11 @@ type Migrations struct {
 
 var unknownField = regexp.MustCompile(`field (\S+) not found`)
 
-// rawExtension is the x-stevedore block read straight from the files (the
-// last file that has one wins), for when Compose cannot load the model (a
-// variable the settings file should give is missing): targets that do not
-// start the stack still learn its settings.
+// rawExtension is the x-stevedore block read straight from the files, as
+// written (the last file that has one wins): it says which mode files to
+// load, and stands in for the model's block when Compose cannot load the
+// model (a variable the settings file should give is missing), so targets
+// that do not start the stack still learn their settings.
 func rawExtension(files []string) any {
 	var block any
 	for _, f := range files {

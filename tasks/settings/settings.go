@@ -128,7 +128,7 @@ func load(ctx context.Context, flags, magefile Overrides, makeEnvFile bool) (Set
 		s.Files, s.Dir, s.Found = found.Files, found.Dir, found.How
 	}
 
-	var ext Extension
+	var raw Extension
 	if s.ComposeErr == nil {
 		s.EnvFile = r.str("env_file", flags.EnvFile, "STEVEDORE_ENV_FILE", magefile.EnvFile, "", filepath.Join(s.Dir, ".env"))
 		if example := filepath.Join(s.Dir, ".env.example"); exists(example) {
@@ -144,30 +144,29 @@ func load(ctx context.Context, flags, magefile Overrides, makeEnvFile bool) (Set
 				s.EnvFile = "" // optional, as in Compose
 			}
 		}
-		block := any(nil)
-		if s.Model, s.Warnings, err = loadModel(ctx, s.Dir, s.Files, s.EnvFile); err != nil {
-			s.Model, s.ComposeErr = nil, err
-			block = rawExtension(s.Files)
-		} else {
-			block = s.Model.Extensions[ExtensionKey]
-		}
-		if ext, err = decodeExtension(block); err != nil {
+		if raw, err = decodeExtension(rawExtension(s.Files)); err != nil {
 			return s, err
 		}
 	}
 
-	s.Modes = ext.Modes
-	s.Mode = r.str("mode", flags.Mode, "STEVEDORE_MODE", magefile.Mode, ext.DefaultMode, "")
-	mode, known := ext.Modes[s.Mode]
+	// The modes decide which files to load, so they are read from the files
+	// as written; everything else from the loaded (interpolated) model, in
+	// one load.
+	ext := raw
+	s.Modes = raw.Modes
+	s.Mode = r.str("mode", flags.Mode, "STEVEDORE_MODE", magefile.Mode, raw.DefaultMode, "")
+	mode, known := raw.Modes[s.Mode]
 	if s.Mode != "" && !known {
-		return s, fmt.Errorf("unknown mode %q: %s", s.Mode, modeChoice(ext.Modes))
+		return s, fmt.Errorf("unknown mode %q: %s", s.Mode, modeChoice(raw.Modes))
 	}
 	for _, f := range mode.Files {
 		s.Files = append(s.Files, s.inDir(f))
 	}
-	if s.Model != nil && len(mode.Files) > 0 {
+	if s.ComposeErr == nil {
 		if s.Model, s.Warnings, err = loadModel(ctx, s.Dir, s.Files, s.EnvFile); err != nil {
-			return s, fmt.Errorf("mode %s: %w", s.Mode, err)
+			s.Model, s.ComposeErr = nil, err
+		} else if ext, err = decodeExtension(s.Model.Extensions[ExtensionKey]); err != nil {
+			return s, err
 		}
 	}
 	s.Profiles = profiles(mode.Profiles, os.Getenv("COMPOSE_PROFILES"), magefile.Profiles, flags.Profiles)
@@ -176,10 +175,7 @@ func load(ctx context.Context, flags, magefile Overrides, makeEnvFile bool) (Set
 	if s.Model != nil {
 		composeName = s.Model.Name
 	}
-	s.Project = r.str("project", flags.Project, "STEVEDORE_PROJECT", magefile.Project, ext.Project, composeName)
-	if v := os.Getenv("COMPOSE_PROJECT_NAME"); v != "" && flags.Project == "" && os.Getenv("STEVEDORE_PROJECT") == "" {
-		s.Project, r.sources["project"] = v, "COMPOSE_PROJECT_NAME"
-	}
+	s.Project = r.first("project", flags.Project, []string{"STEVEDORE_PROJECT", "COMPOSE_PROJECT_NAME"}, magefile.Project, ext.Project, composeName)
 	switch {
 	case s.Project == "":
 		s.Project, r.sources["project"] = "stevedore", "default"
@@ -268,9 +264,18 @@ func profiles(mode []string, env string, more ...[]string) []string {
 type resolver struct{ sources map[string]string }
 
 func (r resolver) str(name, flag, env, magefile, ext, def string) string {
-	for _, c := range []struct{ v, source string }{
-		{flag, "flag"}, {os.Getenv(env), env}, {magefile, "magefile"}, {ext, ExtensionKey}, {def, "default"},
-	} {
+	return r.first(name, flag, []string{env}, magefile, ext, def)
+}
+
+// first is str for a setting that several variables give, the first
+// set one winning.
+func (r resolver) first(name, flag string, envs []string, magefile, ext, def string) string {
+	candidates := []struct{ v, source string }{{flag, "flag"}}
+	for _, env := range envs {
+		candidates = append(candidates, struct{ v, source string }{os.Getenv(env), env})
+	}
+	candidates = append(candidates, []struct{ v, source string }{{magefile, "magefile"}, {ext, ExtensionKey}, {def, "default"}}...)
+	for _, c := range candidates {
 		if c.v != "" {
 			r.sources[name] = c.source
 			return c.v
