@@ -40,13 +40,15 @@ func run(ctx context.Context, j job, work func(out *term.Printer, s settings.Set
 		out.Detail("compose: %s", w)
 	}
 	start := time.Now()
-	err := loadErr
+	err, next := loadErr, j.next
 	if err == nil {
 		err = work(out, s)
+	} else {
+		next = "go tool mage env:init" // the settings are wrong: show what was found
 	}
 	var decided interface{ ExitStatus() int }
 	if err != nil && !errors.As(err, &decided) { // work that set its own exit status has said why
-		err = out.Failed(j.name, err, j.next)
+		err = out.Failed(j.name, err, next)
 	}
 	if log != nil {
 		log.Close(err, time.Since(start))
