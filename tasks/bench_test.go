@@ -10,7 +10,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -169,9 +168,7 @@ func (b *bench) ours(args ...string) {
 	if strings.Contains(strings.Join(args, " "), "-v") {
 		b.t.Logf("%s:\n%s", strings.Join(args, " "), out)
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > b.maxRSS {
-		b.maxRSS = ru.Maxrss // KiB on Linux
-	}
+	b.maxRSS = max(b.maxRSS, peakRSS(cmd.ProcessState))
 }
 
 func (b *bench) best(name string) float64 {

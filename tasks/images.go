@@ -17,7 +17,7 @@ type Images mg.Namespace
 func (Images) Build(ctx context.Context,
 	tools *bool, // also the images of the tools profile (bundled stack: pgadmin)
 ) error {
-	return run(ctx, job{name: "images:build", next: "go tool mage -v images:build", flags: envFlags(nil, tools)}, func(out *term.Printer, s settings.Settings) error {
+	return run(ctx, job{name: "images:build", next: "go tool mage -v images:build", flags: envFlags(nil, tools), makeEnvFile: true}, func(out *term.Printer, s settings.Settings) error {
 		return stack.BuildImages(ctx, s, out)
 	})
 }

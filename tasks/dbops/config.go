@@ -57,6 +57,9 @@ type session struct {
 }
 
 func (s *session) close() {
+	if t, ok := s.db.(interface{ Transport() string }); ok && t.Transport() != "" {
+		s.cfg.Out.Detail("data moved through %s", t.Transport())
+	}
 	if s.eng != nil {
 		s.eng.Close()
 	}

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -564,12 +563,11 @@ func checkDisk(dir string) Check {
 		}
 		path = filepath.Dir(path)
 	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(path, &st); err != nil {
+	free, err := freeBytes(path)
+	if err != nil {
 		ch.Status, ch.Summary = Warn, fmt.Sprintf("free disk for %s unknown: %v", dir, err)
 		return ch
 	}
-	free := int64(st.Bavail) * int64(st.Bsize)
 	ch.Details = map[string]string{"free_bytes": strconv.FormatInt(free, 10), "path": path}
 	ch.Summary = fmt.Sprintf("%.1f GB free where backups go (%s)", float64(free)/1e9, dir)
 	switch {

@@ -6,12 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
-	"time"
+	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -23,13 +19,6 @@ import (
 	"github.com/stevedore-dev/stevedore/tasks/proc"
 )
 
-const (
-	// LabelSidecar marks the short-lived containers that run pg_dump and psql.
-	LabelSidecar = "dev.stevedore.sidecar"
-	// labelOwner names the process that started a sidecar: host and pid.
-	labelOwner = "dev.stevedore.owner"
-)
-
 // Docker is a database in a running Docker container.
 type Docker struct {
 	eng   *engine.Engine
@@ -37,6 +26,8 @@ type Docker struct {
 	name  string
 	image string
 	creds Credentials
+	// transport is how the last Dump or Load moved its data.
+	transport string
 }
 
 // ContainerError says the database container cannot be used, and what to do.
@@ -251,275 +242,80 @@ func (d *Docker) readFile(ctx context.Context, path string) (string, error) {
 	return strings.TrimRight(string(data), "\r\n"), err
 }
 
-// Dump runs pg_dump in a sidecar container and copies its output into w.
+// Dump runs pg_dump in a sidecar container and copies its output into w:
+// through a FIFO in a folder the engine shares with this machine where it
+// provably does, else through the engine's attach stream.
 func (d *Docker) Dump(ctx context.Context, w io.Writer) error {
-	return d.sidecar(ctx, "dump", DumpArgs(d.creds, "/io/stream"), nil, func(fifo string, exited <-chan struct{}) error {
-		f, err := openFIFO(ctx, fifo, os.O_RDONLY, exited)
-		if err != nil {
+	if d.folderShared() {
+		err := d.fifoDump(ctx, w)
+		if !d.noSharedFolder(err) {
 			return err
 		}
-		defer f.Close() // closing the read end stops pg_dump if w failed
-		return copyChunks(w, f)
-	}, nil)
+	}
+	d.transport = viaAttach
+	return streamDump(ctx, d.attachRun, d.creds, w, viaAttach)
 }
 
-// Load runs psql in a sidecar container reading r.
+// Load runs psql in a sidecar container reading r, through the same path
+// as Dump.
 func (d *Docker) Load(ctx context.Context, db string, r io.Reader) (Tags, error) {
-	var tags Tags
-	err := d.sidecar(ctx, "load", LoadArgs(d.creds, db, "/io/stream"), []string{"PGOPTIONS=" + LoadSessionOptions},
-		func(fifo string, exited <-chan struct{}) error {
-			f, err := openFIFO(ctx, fifo, os.O_WRONLY, exited)
-			if err != nil {
-				return err
-			}
-			err = copyChunks(f, r)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if errors.Is(err, syscall.EPIPE) {
-				return nil // psql stopped reading; its exit status says why
-			}
-			return err
-		},
-		func(stdout *os.File) (err error) {
-			tags, err = ReadTags(stdout)
-			return err
-		})
-	return tags, err
+	if d.folderShared() {
+		tags, err := d.fifoLoad(ctx, db, r)
+		if !d.noSharedFolder(err) {
+			return tags, err
+		}
+	}
+	d.transport = viaAttach
+	return streamLoad(ctx, d.attachRun, d.creds, db, r, viaAttach)
 }
 
-// sidecar runs args in a new container from the database's own image that
-// shares the database container's network (so 127.0.0.1 is the server) and
-// exchanges data with this process through a FIFO in a private folder;
-// afterwards, readStdout (if set) reads what the program printed. The
-// FIFO moves data at pipe speed; a Docker exec stream is several times
-// slower (environment.md measured 30 to 50 MB/s). The container removes
-// itself when it exits, also when this process is killed.
-func (d *Docker) sidecar(ctx context.Context, role string, args, env []string,
-	transfer func(fifo string, exited <-chan struct{}) error, readStdout func(*os.File) error) error {
-	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", ioDirPrefix, os.Getpid()))
-	if err != nil {
-		return fmt.Errorf("make an exchange folder: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	if err := os.WriteFile(filepath.Join(dir, "pgpass"), []byte(PgpassLine(d.creds)), 0o600); err != nil {
-		return fmt.Errorf("write password file: %w", err)
-	}
-	fifo := filepath.Join(dir, "stream")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		return fmt.Errorf("make FIFO: %w", err)
-	}
+// Transport says how the last Dump or Load moved its data.
+func (d *Docker) Transport() string { return d.transport }
 
-	created, err := d.eng.ContainerCreate(ctx, client.ContainerCreateOptions{
-		Config: &container.Config{
-			Image: d.image,
-			// stderr to a file the host reads after exit: the container is
-			// gone by then (AutoRemove), and so are its logs.
-			Entrypoint: []string{"sh", "-c", `exec "$@" >/io/stdout 2>/io/stderr`, "sh"},
-			Cmd:        args,
-			User:       fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
-			Env:        append([]string{"PGPASSFILE=/io/pgpass", "PGCONNECT_TIMEOUT=10", "PGAPPNAME=" + AppName()}, env...),
-			Labels:     map[string]string{LabelSidecar: role, labelOwner: owner()},
-		},
-		HostConfig: &container.HostConfig{
-			NetworkMode: container.NetworkMode("container:" + d.id),
-			Binds:       []string{dir + ":/io"},
-			AutoRemove:  true,
-		},
-	})
-	if err != nil {
-		return d.containerErr(ctx, fmt.Errorf("create %s sidecar for %s: %w", role, d.name, err))
-	}
-	// Wait is set up before start, or an AutoRemove container could be gone
-	// before we ask for its exit status.
-	waitCtx, stopWait := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopWait()
-	wait := d.eng.ContainerWait(waitCtx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
-	if _, err := d.eng.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-		d.remove(created.ID)
-		return d.containerErr(ctx, fmt.Errorf("start %s sidecar for %s: %w", role, d.name, err))
-	}
+const (
+	viaFIFO   = "a FIFO in a folder shared with the engine"
+	viaAttach = "the Docker engine's attach stream"
+)
 
-	// Ctrl-C (or any end of ctx) removes the container at once: that closes
-	// the FIFO's other end, so a transfer in progress returns.
-	stopOnCancel := context.AfterFunc(ctx, func() { d.remove(created.ID) })
-	defer stopOnCancel()
+// sharedFolders remembers, per engine address, whether the engine was seen
+// not to share this machine's folders, so that only the first transfer of
+// a run pays for finding out.
+var sharedFolders sync.Map
 
-	exited := make(chan struct{})
-	var status int64 = -1
-	var waitErr error
-	go func() {
-		defer close(exited)
-		select {
-		case r := <-wait.Result:
-			status = r.StatusCode
-			if r.Error != nil && r.Error.Message != "" {
-				waitErr = errors.New(r.Error.Message)
-			}
-		case err := <-wait.Error:
-			waitErr = err
-		}
-	}()
-
-	transferErr := transfer(fifo, exited)
-	if transferErr != nil || ctx.Err() != nil {
-		d.remove(created.ID) // stop the client program at once
-	}
-	// The transfer is over, but the program may work on for as long as the
-	// data needs (psql building indexes after the last row): it is done when
-	// it exits. Ctrl-C still removes the container at once (above).
-	<-exited
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	stderr, _ := os.ReadFile(filepath.Join(dir, "stderr"))
-	switch {
-	case transferErr != nil && !errors.Is(transferErr, errPeerGone):
-		return transferErr // the cause: the client program only saw a broken pipe
-	case status != 0 && status != -1:
-		return d.containerErr(ctx, ParseExit(args[0], int(status), string(stderr)))
-	case transferErr != nil:
-		return transferErr
-	case waitErr != nil:
-		return fmt.Errorf("wait for %s sidecar: %w", role, waitErr)
-	case readStdout != nil:
-		f, err := os.Open(filepath.Join(dir, "stdout"))
-		if err != nil {
-			return fmt.Errorf("read the output of %s: %w", args[0], err)
-		}
-		defer f.Close()
-		return readStdout(f)
-	}
-	return nil
+func (d *Docker) folderShared() bool {
+	no, _ := sharedFolders.Load(d.eng.DaemonHost())
+	return no == nil
 }
 
-func (d *Docker) remove(id string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, _ = d.eng.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+// noSharedFolder reports whether err says the FIFO path cannot work with
+// this engine, and remembers it.
+func (d *Docker) noSharedFolder(err error) bool {
+	if !errors.Is(err, errNoSharedFolder) {
+		d.transport = viaFIFO
+		return false
+	}
+	sharedFolders.Store(d.eng.DaemonHost(), true)
+	return true
 }
 
-// openFIFO opens one end of a FIFO. Opening blocks until the other end is
-// opened; if the container exits (or ctx ends) first, the other end is
-// opened here so the open returns, and an error says the peer never came.
-func openFIFO(ctx context.Context, path string, flag int, exited <-chan struct{}) (*os.File, error) {
-	type result struct {
-		f   *os.File
-		err error
-	}
-	opened := make(chan result, 1)
-	go func() {
-		// Opened blocking, the FIFO stays out of Go's poller: each of the
-		// client's small writes is then one read here, not a wake-up, an
-		// epoll_wait and a read (a third of the copy's CPU, measured).
-		fd, err := syscall.Open(path, flag|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			opened <- result{nil, &os.PathError{Op: "open", Path: path, Err: err}}
-			return
-		}
-		opened <- result{os.NewFile(uintptr(fd), path), nil}
-	}()
-	select {
-	case r := <-opened:
-		if r.f != nil {
-			growPipe(r.f)
-		}
-		return r.f, r.err
-	case <-exited:
-	case <-ctx.Done():
-	}
-	other := os.O_RDONLY | syscall.O_NONBLOCK
-	if flag == os.O_RDONLY {
-		other = os.O_WRONLY | syscall.O_NONBLOCK
-	}
-	if f, err := os.OpenFile(path, other, 0); err == nil {
-		defer f.Close()
-	}
-	if r := <-opened; r.f != nil {
-		r.f.Close()
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	return nil, errPeerGone
-}
+// errNoSharedFolder says the engine does not see this machine's folders, so
+// the FIFO path cannot work; nothing was transferred.
+var errNoSharedFolder = errors.New("the engine does not share this machine's folders")
 
-// pipeChunk is the size of the FIFO's buffer and of each copy through it.
+// pipeChunk is the size of each copy through a stream (and of a FIFO's buffer).
 const pipeChunk = 1 << 20
 
-// copyChunks copies src to dst a pipe's buffer at a time. Both are hidden
-// behind plain interfaces: *os.File's own WriteTo and ReadFrom would copy
-// 32 KiB at a time.
+// copyChunks copies src to dst pipeChunk at a time. Both are hidden behind
+// plain interfaces: *os.File's own WriteTo and ReadFrom would copy 32 KiB
+// at a time.
 func copyChunks(dst io.Writer, src io.Reader) error {
 	_, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, pipeChunk))
 	return err
 }
-
-// errPeerGone says the client program exited without opening its end of the
-// FIFO: its exit status and stderr say why.
-var errPeerGone = errors.New("the client program exited before opening its stream")
 
 // lastLine returns the last line of s with words, trimmed.
 func lastLine(s string) string {
 	var t proc.Tail
 	_, _ = t.Write([]byte(s))
 	return t.LastLine()
-}
-
-// ioDirPrefix starts the name of a sidecar's exchange folder, followed by
-// the pid of the process that made it.
-const ioDirPrefix = "stevedore-io-"
-
-func owner() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s:%d", host, os.Getpid())
-}
-
-// alive reports whether process pid exists on this machine.
-func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
-}
-
-// SweepOrphans removes what runs killed mid-transfer left on this machine:
-// sidecar containers whose owner is dead (a pg_dump still waiting for a
-// reader that will never come) and their exchange folders, which hold a
-// password file. It returns how many it removed.
-func SweepOrphans(ctx context.Context, eng *engine.Engine) (int, error) {
-	host, _ := os.Hostname()
-	list, err := eng.ContainerList(ctx, client.ContainerListOptions{
-		All: true, Filters: make(client.Filters).Add("label", LabelSidecar),
-	})
-	if err != nil {
-		return 0, fmt.Errorf("list sidecars: %w", err)
-	}
-	removed := 0
-	for _, c := range list.Items {
-		h, pid, ok := parseOwner(c.Labels[labelOwner])
-		if !ok || h != host || alive(pid) {
-			continue
-		}
-		if _, err := eng.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err == nil {
-			removed++
-		}
-	}
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), ioDirPrefix+"*"))
-	for _, d := range dirs {
-		pidText, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), ioDirPrefix), "-")
-		if pid, err := strconv.Atoi(pidText); err == nil && !alive(pid) {
-			if os.RemoveAll(d) == nil {
-				removed++
-			}
-		}
-	}
-	return removed, nil
-}
-
-func parseOwner(label string) (host string, pid int, ok bool) {
-	i := strings.LastIndexByte(label, ':')
-	if i < 0 {
-		return "", 0, false
-	}
-	pid, err := strconv.Atoi(label[i+1:])
-	return label[:i], pid, err == nil
 }

@@ -3,13 +3,10 @@ package pgtarget
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os/exec"
-	"strconv"
 	"strings"
 
 	"github.com/stevedore-dev/stevedore/tasks/proc"
@@ -44,27 +41,6 @@ func KubectlBase(f Flags) []string {
 const inPodPassword = `PGPASSWORD="${POSTGRES_PASSWORD:-${PGPASSWORD:-}}"
 if [ -z "$PGPASSWORD" ] && [ -n "${POSTGRES_PASSWORD_FILE:-}" ]; then PGPASSWORD=$(cat "$POSTGRES_PASSWORD_FILE"); fi
 export PGPASSWORD
-`
-
-// dumpScript runs pg_dump ("$@") and, on stderr after the stream, reports
-// its exit status and the byte count and sha256 of what it wrote: a stream
-// kubectl cut short is caught even when kubectl exits 0.
-const dumpScript = inPodPassword + `d=$(mktemp -d) && mkfifo "$d/sum" "$d/count" || exit 1
-sha256sum < "$d/sum" | sed 's/ .*//; s/^/stevedore-sha256 /' >&2 &
-wc -c < "$d/count" | sed 's/^ */stevedore-bytes /' >&2 &
-{ "$@"; echo "stevedore-exit $?" >&2; } | tee "$d/sum" "$d/count"
-wait
-rm -rf "$d"
-`
-
-// loadScript runs psql ("$@") on its standard input and reports psql's exit
-// status and how many bytes it was given.
-const loadScript = inPodPassword + `export PGOPTIONS='` + LoadSessionOptions + `'
-d=$(mktemp -d) && mkfifo "$d/count" || exit 1
-wc -c < "$d/count" | sed 's/^ */stevedore-bytes /' >&2 &
-tee "$d/count" | { "$@"; echo "stevedore-exit $?" >&2; }
-wait
-rm -rf "$d"
 `
 
 // ExecArgs is the kubectl exec command line that runs script with args in
@@ -199,94 +175,6 @@ func (k *Kube) Query(ctx context.Context, db, sql string) (string, error) {
 	return k.run(ctx, nil, nil, inPodPassword+`exec "$@"`, PsqlQueryArgs(k.creds, db, sql)...)
 }
 
-// TruncatedError says a stream through kubectl exec did not arrive whole.
-type TruncatedError struct{ Got, Sent int64 }
-
-func (e *TruncatedError) Error() string {
-	if e.Sent < 0 {
-		return fmt.Sprintf("the stream through kubectl exec ended after %d bytes without the pod's report of what it sent: refused", e.Got)
-	}
-	return fmt.Sprintf("the stream through kubectl exec arrived incomplete: %d of %d bytes: refused", e.Got, e.Sent)
-}
-
-// report is what the in-pod scripts print on stderr after the stream.
-type report struct {
-	exit   int
-	bytes  int64
-	sha256 string
-	stderr string // the program's own stderr: every line not part of the report
-}
-
-func parseReport(stderr string) (report, bool) {
-	r := report{exit: -1, bytes: -1}
-	var rest []string
-	for _, line := range strings.Split(stderr, "\n") {
-		switch k, v, _ := strings.Cut(strings.TrimSpace(line), " "); k {
-		case "stevedore-exit":
-			r.exit, _ = strconv.Atoi(v)
-		case "stevedore-bytes":
-			r.bytes, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		case "stevedore-sha256":
-			r.sha256 = v
-		default:
-			if strings.TrimSpace(line) != "" {
-				rest = append(rest, line)
-			}
-		}
-	}
-	r.stderr = strings.Join(rest, "\n")
-	return r, r.exit >= 0 && r.bytes >= 0
-}
-
-// Dump streams pg_dump from the pod into w, then proves that every byte
-// arrived: count and sha256 as the pod saw them against what came through.
-func (k *Kube) Dump(ctx context.Context, w io.Writer) error {
-	h := sha256.New()
-	n := &countingWriter{}
-	stderr, err := k.run(ctx, nil, io.MultiWriter(w, h, n), dumpScript, DumpArgs(k.creds, "/dev/stdout")...)
-	if err != nil {
-		return err
-	}
-	r, ok := parseReport(stderr)
-	switch {
-	case !ok:
-		return &TruncatedError{Got: n.n, Sent: -1}
-	case r.exit != 0:
-		return ParseExit("pg_dump", r.exit, r.stderr)
-	case r.bytes != n.n || r.sha256 != hex.EncodeToString(h.Sum(nil)):
-		return &TruncatedError{Got: n.n, Sent: r.bytes}
-	}
-	return nil
-}
-
-// Load runs psql in the pod on r and checks that psql was given every byte.
-func (k *Kube) Load(ctx context.Context, db string, r io.Reader) (Tags, error) {
-	sent := &countingReader{r: r}
-	pr, pw := io.Pipe()
-	tags := make(chan Tags, 1)
-	go func() {
-		t, _ := ReadTags(pr)
-		io.Copy(io.Discard, pr)
-		tags <- t
-	}()
-	stderr, err := k.run(ctx, sent, pw, loadScript, LoadArgs(k.creds, db, "-")...)
-	pw.Close()
-	stored := <-tags
-	if err != nil {
-		return Tags{}, err
-	}
-	rep, ok := parseReport(stderr)
-	switch {
-	case !ok:
-		return Tags{}, &TruncatedError{Got: sent.n, Sent: -1}
-	case rep.exit != 0:
-		return Tags{}, ParseExit("psql", rep.exit, rep.stderr)
-	case rep.bytes != sent.n:
-		return Tags{}, &TruncatedError{Got: rep.bytes, Sent: sent.n}
-	}
-	return stored, nil
-}
-
 // Hold runs psql in the pod with kubectl's standard input open: releasing
 // it, or this process dying (kubectl then reads the end of its input),
 // ends the session.
@@ -329,20 +217,13 @@ func (k *Kube) FreeSpace(ctx context.Context) (int64, error) {
 	return ParseFreeSpace(out)
 }
 
-type countingWriter struct{ n int64 }
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	c.n += int64(len(p))
-	return len(p), nil
+// Dump streams pg_dump from the pod into w, then proves that every byte
+// arrived: count and sha256 as the pod saw them against what came through.
+func (k *Kube) Dump(ctx context.Context, w io.Writer) error {
+	return streamDump(ctx, k.run, k.creds, w, "kubectl exec")
 }
 
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
+// Load runs psql in the pod on r and checks that psql was given every byte.
+func (k *Kube) Load(ctx context.Context, db string, r io.Reader) (Tags, error) {
+	return streamLoad(ctx, k.run, k.creds, db, r, "kubectl exec")
 }

@@ -7,8 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 const lockFile = ".stevedore.lock"
@@ -36,53 +37,42 @@ func (e *BusyError) Error() string {
 }
 
 // Lock is a held backup-folder lock.
-type Lock struct{ f *os.File }
+type Lock struct{ fl *flock.Flock }
 
 // Acquire takes the folder's lock for action, waiting up to wait for another
-// run to release it. The lock is an flock(2) on a file: the kernel releases
-// it when its holder dies, so a lock left by a killed run is taken over at once.
+// run to release it. The lock is an OS file lock (flock(2), LockFileEx on
+// Windows, through gofrs/flock): the kernel releases it when its holder dies,
+// so a lock left by a killed run is taken over at once.
 func (s *Store) Acquire(ctx context.Context, action string, wait time.Duration) (*Lock, error) {
 	path := filepath.Join(s.Dir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open lock %s: %w", path, err)
+	fl := flock.New(path, flock.SetPermissions(0o600))
+	ok, err := fl.TryLock()
+	if !ok && err == nil {
+		waitCtx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		ok, err = fl.TryLockContext(waitCtx, 50*time.Millisecond)
 	}
-	deadline := time.Now().Add(wait)
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if time.Now().After(deadline) {
-			var h Holder
-			data, _ := os.ReadFile(path)
-			_ = json.Unmarshal(data, &h)
-			f.Close()
-			return nil, &BusyError{Path: path, Holder: h}
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-tick.C:
-		}
+	switch {
+	case ok:
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil && !errors.Is(err, context.DeadlineExceeded):
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	default:
+		var h Holder
+		data, _ := os.ReadFile(path)
+		_ = json.Unmarshal(data, &h)
+		return nil, &BusyError{Path: path, Holder: h}
 	}
+	// Who holds it, for the next run's message; advisory, so a failure to
+	// write it (Windows locks the bytes) only loses the detail.
 	data, _ := json.Marshal(Holder{PID: os.Getpid(), Action: action, Since: time.Now()})
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt(data, 0)
-	}
-	return &Lock{f: f}, nil
+	_ = os.WriteFile(path, data, 0o600)
+	return &Lock{fl: fl}, nil
 }
 
 // Release gives the lock up.
 func (l *Lock) Release() {
-	_ = l.f.Truncate(0)
-	_ = syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
-	_ = l.f.Close()
+	_ = os.Truncate(l.fl.Path(), 0)
+	_ = l.fl.Unlock()
 }

@@ -1,0 +1,15 @@
+package pgtarget
+
+import "github.com/stevedore-dev/stevedore/tasks/engine"
+
+// NotShared makes the next transfers on eng take the attach stream, as on an
+// engine that does not see this machine's folders; undo restores the probe.
+func NotShared(eng *engine.Engine) (undo func()) {
+	sharedFolders.Store(eng.DaemonHost(), true)
+	return func() { sharedFolders.Delete(eng.DaemonHost()) }
+}
+
+const (
+	ViaFIFO   = viaFIFO
+	ViaAttach = viaAttach
+)

@@ -1,0 +1,154 @@
+package pgtarget
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// The stream protocol moves a dump or a load through a byte stream that may
+// be cut without notice (kubectl exec, a Docker attach): a script beside the
+// client program reports on stderr, after the stream, the program's exit
+// status and the byte count (and for dumps the sha256) of what went
+// through on its side, and both ends are compared here.
+
+// runScript runs script with args next to the database, feeding stdin (nil:
+// none) and copying the program's standard output to stdout; it returns
+// what the script printed on stderr.
+type runScript func(ctx context.Context, stdin io.Reader, stdout io.Writer, script string, args ...string) (string, error)
+
+// dumpScript runs pg_dump ("$@") and, on stderr after the stream, reports
+// its exit status and the byte count and sha256 of what it wrote: a stream
+// cut short is caught even when the transport ends cleanly.
+const dumpScript = inPodPassword + `d=$(mktemp -d) && mkfifo "$d/sum" "$d/count" || exit 1
+sha256sum < "$d/sum" | sed 's/ .*//; s/^/stevedore-sha256 /' >&2 &
+wc -c < "$d/count" | sed 's/^ */stevedore-bytes /' >&2 &
+{ "$@"; echo "stevedore-exit $?" >&2; } | tee "$d/sum" "$d/count"
+wait
+rm -rf "$d"
+`
+
+// loadScript runs psql ("$@") on its standard input and reports psql's exit
+// status and how many bytes it was given.
+const loadScript = inPodPassword + `export PGOPTIONS='` + LoadSessionOptions + `'
+d=$(mktemp -d) && mkfifo "$d/count" || exit 1
+wc -c < "$d/count" | sed 's/^ */stevedore-bytes /' >&2 &
+tee "$d/count" | { "$@"; echo "stevedore-exit $?" >&2; }
+wait
+rm -rf "$d"
+`
+
+// streamDump dumps c's database through run into w, then proves that every
+// byte arrived: count and sha256 as the far side saw them against what
+// came through.
+func streamDump(ctx context.Context, run runScript, c Credentials, w io.Writer, via string) error {
+	h := sha256.New()
+	n := &countingWriter{}
+	stderr, err := run(ctx, nil, io.MultiWriter(w, h, n), dumpScript, DumpArgs(c, "/dev/stdout")...)
+	if err != nil {
+		return err
+	}
+	r, ok := parseReport(stderr)
+	switch {
+	case !ok:
+		return &TruncatedError{Via: via, Got: n.n, Sent: -1}
+	case r.exit != 0:
+		return ParseExit("pg_dump", r.exit, r.stderr)
+	case r.bytes != n.n || r.sha256 != hex.EncodeToString(h.Sum(nil)):
+		return &TruncatedError{Via: via, Got: n.n, Sent: r.bytes}
+	}
+	return nil
+}
+
+// streamLoad runs psql through run on r into db and checks that psql was
+// given every byte.
+func streamLoad(ctx context.Context, run runScript, c Credentials, db string, r io.Reader, via string) (Tags, error) {
+	sent := &countingReader{r: r}
+	pr, pw := io.Pipe()
+	tags := make(chan Tags, 1)
+	go func() {
+		t, _ := ReadTags(pr)
+		_, _ = io.Copy(io.Discard, pr)
+		tags <- t
+	}()
+	stderr, err := run(ctx, sent, pw, loadScript, LoadArgs(c, db, "-")...)
+	pw.Close()
+	stored := <-tags
+	if err != nil {
+		return Tags{}, err
+	}
+	rep, ok := parseReport(stderr)
+	switch {
+	case !ok:
+		return Tags{}, &TruncatedError{Via: via, Got: sent.n, Sent: -1}
+	case rep.exit != 0:
+		return Tags{}, ParseExit("psql", rep.exit, rep.stderr)
+	case rep.bytes != sent.n:
+		return Tags{}, &TruncatedError{Via: via, Got: rep.bytes, Sent: sent.n}
+	}
+	return stored, nil
+}
+
+// TruncatedError says a stream did not arrive whole.
+type TruncatedError struct {
+	Via       string // what carried it: "kubectl exec", "the Docker engine's attach stream"
+	Got, Sent int64
+}
+
+func (e *TruncatedError) Error() string {
+	if e.Sent < 0 {
+		return fmt.Sprintf("the stream through %s ended after %d bytes without the far side's report of what it sent: refused", e.Via, e.Got)
+	}
+	return fmt.Sprintf("the stream through %s arrived incomplete: %d of %d bytes: refused", e.Via, e.Got, e.Sent)
+}
+
+// report is what the scripts print on stderr after the stream.
+type report struct {
+	exit   int
+	bytes  int64
+	sha256 string
+	stderr string // the program's own stderr: every line not part of the report
+}
+
+func parseReport(stderr string) (report, bool) {
+	r := report{exit: -1, bytes: -1}
+	var rest []string
+	for _, line := range strings.Split(stderr, "\n") {
+		switch k, v, _ := strings.Cut(strings.TrimSpace(line), " "); k {
+		case "stevedore-exit":
+			r.exit, _ = strconv.Atoi(v)
+		case "stevedore-bytes":
+			r.bytes, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		case "stevedore-sha256":
+			r.sha256 = v
+		default:
+			if strings.TrimSpace(line) != "" {
+				rest = append(rest, line)
+			}
+		}
+	}
+	r.stderr = strings.Join(rest, "\n")
+	return r, r.exit >= 0 && r.bytes >= 0
+}
+
+type countingWriter struct{ n int64 }
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return len(p), nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
