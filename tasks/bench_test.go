@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stevedore-dev/stevedore/tasks/internal/pgtest"
+	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 )
 
 // TestBenchmarkDbTargets measures db:backup and db:restore against what the
@@ -162,7 +163,13 @@ func (b *bench) time(name string, work func()) {
 // ours runs the compiled targets and keeps their peak memory.
 func (b *bench) ours(args ...string) {
 	b.t.Helper()
-	cmd := target(b.t, b.env, args...)
+	b.oursWith(b.env, args...)
+}
+
+// oursWith runs the compiled targets with env rather than the bench's own.
+func (b *bench) oursWith(env []string, args ...string) {
+	b.t.Helper()
+	cmd := target(b.t, env, args...)
 	out, err := cmd.CombinedOutput()
 	require.NoError(b.t, err, "%s", out)
 	if strings.Contains(strings.Join(args, " "), "-v") {
@@ -259,4 +266,35 @@ func TestBenchmarkEnvUp(t *testing.T) {
 		defer f.Close()
 		_, _ = f.WriteString(report)
 	}
+}
+
+// TestBenchmarkDataPaths times db:backup through each data path against
+// the yardstick of an engine that does not share our folders, `docker exec
+// pg_dump > file` (the Engine API's exec stream, as the CLI uses it): the
+// attach stream must be at least as fast; the FIFO is the local engine's
+// fast path.
+func TestBenchmarkDataPaths(t *testing.T) {
+	if os.Getenv("STEVEDORE_BENCH") != "1" {
+		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
+	}
+	b := newBench(t)
+	b.sh(fmt.Sprintf(`docker exec $C psql -q -U $U -d $D -c "CREATE TABLE t AS SELECT g AS id, md5(g::text) AS a,
+		md5((g * 2)::text) AS b FROM generate_series(1, %d) g"`, envInt("STEVEDORE_BENCH_PATH_ROWS", 3_000_000)))
+	const (
+		execDump   = "docker exec pg_dump > file (yardstick)"
+		fifoBackup = "db:backup through the FIFO"
+		attachBack = "db:backup through the attach stream"
+	)
+	stream := append(append([]string(nil), b.env...), pgtarget.DataPathEnv+"=stream")
+	for round := 0; round < envInt("STEVEDORE_BENCH_ROUNDS", 2); round++ {
+		b.time(execDump, func() { b.sh(`docker exec $C pg_dump -U $U -d $D > $DIR/exec.sql.tmp`) })
+		b.time(fifoBackup, func() { b.ours("db:backup", fmt.Sprintf("-name=fifo_%d", round)) })
+		b.time(attachBack, func() { b.oursWith(stream, "db:backup", fmt.Sprintf("-name=attach_%d", round)) })
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "database %s, plain dump %s\n", b.size(), mb(fileSize(t, filepath.Join(b.dir, "exec.sql.tmp"))))
+	b.table(&report)
+	fmt.Fprintf(&report, "db:backup through the attach stream takes %.2fx docker exec pg_dump > file (goal <= 1x); through the FIFO %.2fx\n",
+		b.best(attachBack)/b.best(execDump), b.best(fifoBackup)/b.best(execDump))
+	b.report(report.String())
 }

@@ -57,10 +57,20 @@ func TestDiagOnAHealthyStackIsAllOK(t *testing.T) {
 
 	r, rep := f.diagnose(t)
 	assert.Equal(t, 0, r.Code, r.Out)
+	// Compose v1 is end-of-life: on a machine that has only v1 (as this kind
+	// comes), the compose check rightly warns, and only it.
+	want, verdict, counts := diag.OK, diag.OK, "is healthy: 8 ok, 0 warnings, 0 failures"
+	if f.driver.V1() {
+		want, verdict, counts = diag.Warn, diag.Warn, "works, with warnings: 7 ok, 1 warning, 0 failures"
+	}
 	for _, c := range rep.Checks {
+		if c.ID == "compose" {
+			assert.Equal(t, want, c.Status, "%s: %s", c.ID, c.Summary)
+			continue
+		}
 		assert.Equal(t, diag.OK, c.Status, "%s: %s", c.ID, c.Summary)
 	}
-	assert.Equal(t, diag.OK, rep.Summary.Verdict)
+	assert.Equal(t, verdict, rep.Summary.Verdict)
 	assert.Equal(t, 2, rep.Summary.HealthyServices)
 	for _, id := range []string{"engine", "compose", "disk", "ports", "service:api", "service:db", "database", "backups"} {
 		assert.NotEqual(t, "missing", string(check(rep, id).Status), id)
@@ -74,7 +84,7 @@ func TestDiagOnAHealthyStackIsAllOK(t *testing.T) {
 	view := runTarget(t, append(f.env, "STEVEDORE_REPORT_DIR="+filepath.Join(f.dir, "reports")), "diag:run")
 	assert.Equal(t, 0, view.Code)
 	lines := strings.Split(strings.TrimSpace(view.Out), "\n")
-	assert.Contains(t, lines[len(lines)-1], "is healthy: 8 ok, 0 warnings, 0 failures")
+	assert.Contains(t, lines[len(lines)-1], counts)
 	assert.Less(t, view.Took, time.Second, "under a second")
 	ps := f.composePs(t)
 	t.Logf("diag:run %s, docker compose ps %s: ratio %.2f", view.Took, ps, view.Took.Seconds()/ps.Seconds())

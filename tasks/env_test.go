@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/internal/pgtest"
 	"github.com/stevedore-dev/stevedore/tasks/stack"
 )
@@ -28,6 +31,7 @@ type stackFixture struct {
 	project, dir string
 	apiPort      int
 	env          []string
+	driver       composecli.Driver
 }
 
 func freePort(t *testing.T) int {
@@ -44,6 +48,9 @@ func newStack(t *testing.T, edit func(composeFile string) string) *stackFixture 
 	root := checkoutRoot()
 	dir := t.TempDir()
 	f := &stackFixture{project: fmt.Sprintf("stvtest%d", time.Now().UnixNano()%1e9), dir: dir, apiPort: freePort(t)}
+	driver, err := composecli.Detect(t.Context())
+	require.NoError(t, err)
+	f.driver = driver
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "compose"), 0o755))
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "database", "init-data"), 0o755))
 	for _, name := range []string{"docker-compose.yml", "docker-compose.debug.yml", ".env.example"} {
@@ -74,11 +81,16 @@ func newStack(t *testing.T, edit func(composeFile string) string) *stackFixture 
 	return f
 }
 
-// compose is `docker compose` on the fixture's project, in debug mode.
+// compose is Docker Compose on the fixture's project, in debug mode: the one
+// the targets would choose (composecli.Detect), v1 on a machine that has
+// only v1.
 func (f *stackFixture) compose(ctx context.Context, args ...string) *exec.Cmd {
-	base := []string{"compose", "-p", f.project, "-f", filepath.Join(f.dir, "compose", "docker-compose.yml"),
-		"-f", filepath.Join(f.dir, "compose", "docker-compose.debug.yml"), "--env-file", filepath.Join(f.dir, "compose", ".env")}
-	return exec.CommandContext(ctx, "docker", append(base, args...)...)
+	argv := f.driver.Args(composecli.Project{
+		Name:    f.project,
+		Files:   []string{filepath.Join(f.dir, "compose", "docker-compose.yml"), filepath.Join(f.dir, "compose", "docker-compose.debug.yml")},
+		EnvFile: filepath.Join(f.dir, "compose", ".env"),
+	}, args...)
+	return exec.CommandContext(ctx, argv[0], argv[1:]...)
 }
 
 func (f *stackFixture) run(t *testing.T, args ...string) run {
@@ -222,6 +234,18 @@ func TestEnvStatusJSONMatchesComposePs(t *testing.T) {
 	f.up(t)
 	st := f.status(t)
 	assert.True(t, st.Up)
+	got := map[string]string{}
+	for _, s := range st.Services {
+		got[s.Name] = s.State + "/" + s.Health
+		assert.True(t, s.Ready, s.Name)
+	}
+	if f.driver.V1() {
+		// docker-compose v1 has no JSON output: its running services only.
+		out, err := f.compose(t.Context(), "ps", "--services", "--filter", "status=running").Output()
+		require.NoError(t, err)
+		assert.ElementsMatch(t, strings.Fields(string(out)), slices.Collect(maps.Keys(got)))
+		return
+	}
 	out, err := f.compose(t.Context(), "ps", "--format", "json").Output()
 	require.NoError(t, err)
 	want := map[string]string{}
@@ -229,11 +253,6 @@ func TestEnvStatusJSONMatchesComposePs(t *testing.T) {
 		var ps struct{ Service, State, Health string }
 		require.NoError(t, json.Unmarshal([]byte(line), &ps), line)
 		want[ps.Service] = ps.State + "/" + ps.Health
-	}
-	got := map[string]string{}
-	for _, s := range st.Services {
-		got[s.Name] = s.State + "/" + s.Health
-		assert.True(t, s.Ready, s.Name)
 	}
 	assert.Equal(t, want, got)
 }
@@ -253,4 +272,55 @@ func TestEnvWithComposeV1(t *testing.T) {
 	r = f.run(t, "env:down", "-nobackup")
 	require.Equal(t, 0, r.Code, r.Out)
 	assert.Empty(t, f.status(t).Services)
+}
+
+// A database volume made with another password: a second checkout of the
+// repository sharing the project (its own settings file, another password)
+// and then a deleted settings file (made anew from the example, with a new
+// random password). env:up finds it before the wait, sets the role's
+// password from inside the container, says so, and the api gets ready.
+func TestEnvUpMendsAVolumeMadeWithAnotherPassword(t *testing.T) {
+	f := newStack(t, nil)
+	f.up(t)
+
+	second := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(second, "compose"), 0o755))
+	for _, name := range []string{"docker-compose.yml", "docker-compose.debug.yml", ".env"} {
+		data, err := os.ReadFile(filepath.Join(f.dir, "compose", name))
+		require.NoError(t, err)
+		if name == ".env" {
+			data = []byte(strings.Replace(string(data), "POSTGRES_PASSWORD=pw-", "POSTGRES_PASSWORD=second-checkout-", 1))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(second, "compose", name), data, 0o600))
+	}
+	require.NoError(t, os.Symlink(filepath.Join(checkoutRoot(), "compose", "api"), filepath.Join(second, "compose", "api")))
+	env := append(append([]string(nil), f.env...),
+		"STEVEDORE_COMPOSE_DIR="+filepath.Join(second, "compose"),
+		"STEVEDORE_ENV_FILE="+filepath.Join(second, "compose", ".env"),
+		"STEVEDORE_STATE_DIR="+filepath.Join(second, "state"))
+	r := runTarget(t, env, "env:up")
+	require.Equal(t, 0, r.Code, r.Out)
+	assert.Contains(t, r.Out, "the database volume had another password for app")
+	assert.Contains(t, r.Out, "up and healthy")
+	code, _ := f.api(t, "GET", "/health", "")
+	assert.Equal(t, 200, code)
+
+	// Back in the first checkout, its settings file deleted: env:up makes it
+	// from the example (the fixture's ports, a new random password).
+	envFile := filepath.Join(f.dir, "compose", ".env")
+	settings, err := os.ReadFile(envFile)
+	require.NoError(t, err)
+	example := strings.Replace(string(settings), "POSTGRES_PASSWORD=pw-"+f.project, "POSTGRES_PASSWORD=change-me", 1)
+	require.NoError(t, os.WriteFile(filepath.Join(f.dir, "compose", ".env.example"), []byte(example), 0o644))
+	require.NoError(t, os.Remove(envFile))
+	r = f.run(t, "env:up")
+	require.Equal(t, 0, r.Code, r.Out)
+	assert.Contains(t, r.Out, "created")
+	assert.Contains(t, r.Out, "the database volume had another password for app")
+	code, _ = f.api(t, "GET", "/health", "")
+	assert.Equal(t, 200, code)
+	made, err := os.ReadFile(envFile)
+	require.NoError(t, err)
+	assert.NotContains(t, string(made), "change-me")
+	assert.NotContains(t, r.Out, "POSTGRES_PASSWORD=", "no password in the output")
 }

@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	_ "net/http/pprof" // served on the debug address only
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -67,14 +67,15 @@ func run(log *slog.Logger, addr string) error {
 	log.Info("schema migrated", "version", version)
 
 	if debugAddr := os.Getenv("DEBUG_ADDR"); debugAddr != "" {
+		debug := newHTTPServer(debugAddr, debugRoutes(), debugTimeouts)
 		go func() {
 			log.Info("debug server (pprof) listening", "addr", debugAddr)
-			if err := http.ListenAndServe(debugAddr, http.DefaultServeMux); err != nil {
+			if err := debug.ListenAndServe(); err != nil {
 				log.Error("debug server", "error", err)
 			}
 		}()
 	}
-	srv := &http.Server{Addr: addr, Handler: newServer(pool, log).routes(), ReadHeaderTimeout: 5 * time.Second}
+	srv := newHTTPServer(addr, newServer(pool, log).routes(), apiTimeouts)
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -89,6 +90,34 @@ func run(log *slog.Logger, addr string) error {
 	}
 	<-drained
 	return nil
+}
+
+// timeouts bound how long a client may hold a connection: a slow or
+// stalled client is cut off instead of tying up the server.
+type timeouts struct{ header, read, write, idle time.Duration }
+
+var (
+	apiTimeouts = timeouts{header: 5 * time.Second, read: 15 * time.Second, write: 30 * time.Second, idle: 2 * time.Minute}
+	// A CPU profile takes 30 s by default: writes get longer.
+	debugTimeouts = timeouts{header: 5 * time.Second, read: 15 * time.Second, write: 2 * time.Minute, idle: 2 * time.Minute}
+)
+
+func newHTTPServer(addr string, h http.Handler, t timeouts) *http.Server {
+	return &http.Server{Addr: addr, Handler: h,
+		ReadHeaderTimeout: t.header, ReadTimeout: t.read, WriteTimeout: t.write, IdleTimeout: t.idle}
+}
+
+// debugRoutes serve pprof on the debug address only. The public server has
+// its own mux, and http.DefaultServeMux (where net/http/pprof registers
+// itself) is served nowhere.
+func debugRoutes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func envOr(k, def string) string {

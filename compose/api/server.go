@@ -5,10 +5,15 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -75,7 +80,10 @@ func (s *server) health(w http.ResponseWriter, r *http.Request) {
 	err := s.pool.QueryRow(ctx, schema.VersionQuery).Scan(&version)
 	switch {
 	case err != nil:
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": "database: " + err.Error()})
+		// The cause goes to the log only: a driver's error can name hosts,
+		// users and settings.
+		s.log.Warn("health: database not answering", "error", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": "database not answering"})
 	case version != schema.Latest():
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "error": "schema at version " + strconv.Itoa(version) + ", expected " + strconv.Itoa(schema.Latest())})
 	default:
@@ -112,18 +120,39 @@ type itemInput struct {
 	Note     string `json:"note"`
 }
 
+// Limits of what a client may send: the database would refuse more (a
+// quantity beyond its integer, a NUL in text, a name too long for its
+// index) with an error that is the client's fault, not the server's.
+const (
+	maxBody     = 1 << 20
+	maxName     = 200
+	maxNote     = 10000
+	maxQuantity = math.MaxInt32
+)
+
 func readInput(r *http.Request) (itemInput, error) {
 	var in itemInput
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return in, err
+		return in, fmt.Errorf("body is not an item: %w", err)
 	}
-	if in.Name == "" {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return in, errors.New("body has data after the item")
+	}
+	switch {
+	case in.Name == "":
 		return in, errors.New("name is required")
-	}
-	if in.Quantity < 0 {
+	case utf8.RuneCountInString(in.Name) > maxName:
+		return in, fmt.Errorf("name is longer than %d characters", maxName)
+	case utf8.RuneCountInString(in.Note) > maxNote:
+		return in, fmt.Errorf("note is longer than %d characters", maxNote)
+	case strings.ContainsRune(in.Name, 0) || strings.ContainsRune(in.Note, 0):
+		return in, errors.New("name and note must not contain NUL characters")
+	case in.Quantity < 0:
 		return in, errors.New("quantity must not be negative")
+	case in.Quantity > maxQuantity:
+		return in, fmt.Errorf("quantity must be at most %d", maxQuantity)
 	}
 	return in, nil
 }

@@ -116,9 +116,13 @@ func (s *session) connect(ctx context.Context) error {
 	if sel.Kind == pgtarget.KindKubernetes {
 		s.close() // an engine asked during auto-detection is not needed
 		s.eng = nil
-		if s.db, err = pgtarget.OpenPod(ctx, sel.Flags); err != nil {
+		// Through a variable of its own: a failed open's nil *Kube in s.db
+		// would be an interface that is not nil.
+		pod, err := pgtarget.OpenPod(ctx, sel.Flags)
+		if err != nil {
 			return err
 		}
+		s.db = pod
 		cfg.Out.Step("target: Kubernetes %s (%s)", s.db.Describe(), sel.Reason)
 		return nil
 	}
@@ -144,10 +148,12 @@ func (s *session) connect(ctx context.Context) error {
 			return err
 		}
 	}
-	if s.db, err = pgtarget.OpenContainer(ctx, s.eng, ref); err != nil {
+	db, err := pgtarget.OpenContainer(ctx, s.eng, ref)
+	if err != nil {
 		s.close()
 		return err
 	}
+	s.db = db
 	return nil
 }
 

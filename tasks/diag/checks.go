@@ -200,6 +200,10 @@ func checkCompose(ctx context.Context, s settings.Settings, eng *engine.Engine, 
 
 func checkPorts(ctx context.Context, eng *engine.Engine, s settings.Settings, running []stack.Service) Check {
 	ch := Check{ID: "ports", Group: "services", Status: OK, Summary: "no port the stack needs is held by something else"}
+	if !eng.Local() {
+		ch.Summary = fmt.Sprintf("ports not checked: the engine (%s) publishes them on its own machine", eng.DaemonHost())
+		return ch
+	}
 	up := map[string]bool{}
 	for _, svc := range running {
 		up[svc.Name] = svc.State == "running"

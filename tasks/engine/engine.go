@@ -65,3 +65,11 @@ func Connect(ctx context.Context) (*Engine, error) {
 	}
 	return &Engine{Client: cli, Version: v.Version, APIVersion: cli.ClientVersion()}, nil
 }
+
+// Local reports whether the engine runs on this machine (a Unix socket, a
+// Windows named pipe): only then are the ports it publishes this machine's,
+// so that checking them here means anything.
+func (e *Engine) Local() bool {
+	h := e.DaemonHost()
+	return strings.HasPrefix(h, "unix://") || strings.HasPrefix(h, "npipe://")
+}

@@ -260,6 +260,12 @@ func (e *Ensurer) ensureBase(ctx context.Context, base Base) error {
 		return fmt.Errorf("make a folder for the root filesystem: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	// The image's / gets this folder's mode: MkdirTemp's 0700 would keep
+	// every user but root out of the whole image on a storage driver that
+	// keeps it (vfs does; overlay hides it).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("open up the root filesystem's folder: %w", err)
+	}
 
 	e.out.Step("%s: debootstrap %s with %v (about 1.5 minutes)", base.Ref, base.Suite, base.Packages)
 	args := DebootstrapArgs(base, dir)

@@ -75,8 +75,21 @@ var Postgres = Image{
 // API is the bundled stack's api service.
 var API = Image{Ref: "stevedore/api:local", Recipe: "api", Program: "github.com/stevedore-dev/stevedore/compose/api"}
 
+// Dockerd is a Docker engine in a container (Debian's docker.io): the
+// tests' engine that does not share this machine's filesystem.
+var Dockerd = Image{
+	Ref:    "stevedore/dockerd:bookworm",
+	Recipe: "dockerd",
+	Base: Base{
+		Ref:      "stevedore/debian-docker:bookworm",
+		Suite:    "bookworm",
+		Packages: []string{"docker.io", "iptables", "ca-certificates"},
+		Prune:    []string{"var/cache/apt/archives", "var/lib/apt/lists", "usr/share/doc", "usr/share/man"},
+	},
+}
+
 // All is every image the bundled stack and the tests need, in build order.
-func All() []Image { return []Image{Postgres, API} }
+func All() []Image { return []Image{Postgres, API, Dockerd} }
 
 // RecipeFor is the image stevedore can make for ref: one of All by name,
 // or Postgres for any postgres:15 variant (15, 15.8, 15-alpine, ...), whose
@@ -124,12 +137,16 @@ func DebootstrapArgs(base Base, dir string) []string {
 // another one was made from an older definition and is made again.
 func BaseDigest(b Base) string {
 	h := sha256.New()
-	for _, part := range []string{b.Ref, b.Suite, strings.Join(b.Packages, ","), strings.Join(b.Prune, ",")} {
+	for _, part := range []string{b.Ref, b.Suite, strings.Join(b.Packages, ","), strings.Join(b.Prune, ","), rootfsFormat} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
+
+// rootfsFormat changes when the way a base is made changes, so that bases
+// made the old way are made again: "root 0755" fixed the mode of /.
+const rootfsFormat = "root 0755"
 
 // RecipeDigest fingerprints what an image is built from: every file of its
 // recipe folder and the definition of its base. A built image whose label

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"os"
+	"slices"
 	"strings"
 	"sync"
 
@@ -26,6 +29,10 @@ type Docker struct {
 	name  string
 	image string
 	creds Credentials
+	// addr is the container's address on its first network: a login there,
+	// unlike one on its loopback, meets the password rules the application
+	// meets.
+	addr string
 	// transport is how the last Dump or Load moved its data.
 	transport string
 }
@@ -64,7 +71,7 @@ func OpenContainer(ctx context.Context, eng *engine.Engine, ref string) (*Docker
 		env = c.Config.Env
 	}
 	creds, files := CredentialsFromEnv(env)
-	d := &Docker{eng: eng, id: c.ID, name: name, image: c.Image, creds: creds}
+	d := &Docker{eng: eng, id: c.ID, name: name, image: c.Image, creds: creds, addr: networkAddress(c.NetworkSettings)}
 	for k, path := range files {
 		v, err := d.readFile(ctx, path)
 		if err != nil {
@@ -80,6 +87,19 @@ func OpenContainer(ctx context.Context, eng *engine.Engine, ref string) (*Docker
 		}
 	}
 	return d, nil
+}
+
+func networkAddress(ns *container.NetworkSettings) string {
+	if ns == nil {
+		return ""
+	}
+	names := slices.Sorted(maps.Keys(ns.Networks))
+	for _, n := range names {
+		if ep := ns.Networks[n]; ep != nil && ep.IPAddress.IsValid() {
+			return ep.IPAddress.String()
+		}
+	}
+	return ""
 }
 
 // FindService returns the name of the running container of a compose
@@ -120,6 +140,9 @@ func firstOr(s []string, def string) string {
 	}
 	return def
 }
+
+// Name is the container's name.
+func (d *Docker) Name() string { return d.name }
 
 // Describe names the container.
 func (d *Docker) Describe() string { return "container " + d.name }
@@ -282,7 +305,15 @@ const (
 // a run pays for finding out.
 var sharedFolders sync.Map
 
+// DataPathEnv picks the data path: "stream" skips the FIFO handshake (an
+// engine known not to share this machine's folders), anything else lets
+// the handshake decide.
+const DataPathEnv = "STEVEDORE_DATA_PATH"
+
 func (d *Docker) folderShared() bool {
+	if os.Getenv(DataPathEnv) == "stream" {
+		return false
+	}
 	no, _ := sharedFolders.Load(d.eng.DaemonHost())
 	return no == nil
 }

@@ -156,15 +156,21 @@ func (r *Report) OK() bool {
 // every event as it arrives.
 func ReadReport(r io.Reader, each func(*Report, Event)) (*Report, error) {
 	rep := NewReport()
+	return rep, rep.Read(r, each)
+}
+
+// Read adds a whole `go test -json` stream to the report: a second run's
+// counts add to the first's.
+func (rep *Report) Read(r io.Reader, each func(*Report, Event)) error {
 	dec := json.NewDecoder(r)
 	for {
 		var e Event
 		err := dec.Decode(&e)
 		if err == io.EOF {
-			return rep, nil
+			return nil
 		}
 		if err != nil {
-			return rep, fmt.Errorf("read go test -json output: %w", err)
+			return fmt.Errorf("read go test -json output: %w", err)
 		}
 		rep.Add(e)
 		if each != nil {

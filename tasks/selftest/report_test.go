@@ -78,11 +78,31 @@ func TestCommands(t *testing.T) {
 	assert.Equal(t, []string{"go", "test", "-race", "-count=1", "-timeout", "45m", "-json", "-v", "./..."}, test)
 }
 
+func TestCrossCommandsCoverEveryPlatformWithoutCgo(t *testing.T) {
+	seen := map[string]bool{}
+	for _, p := range Platforms {
+		env, cmds := CrossCommands(p)
+		assert.Equal(t, []string{"GOOS=" + p.OS, "GOARCH=" + p.Arch, "CGO_ENABLED=0"}, env)
+		assert.Equal(t, [][]string{{"go", "build", "./..."}, {"go", "vet", "./..."}}, cmds)
+		seen[p.String()] = true
+	}
+	for _, want := range []string{"linux/amd64", "linux/arm64", "darwin/amd64", "darwin/arm64", "windows/amd64", "windows/arm64"} {
+		assert.True(t, seen[want], want)
+	}
+}
+
+func TestComposeV1PassRunsTheStackTests(t *testing.T) {
+	args := ComposeV1Pass(false)
+	assert.Equal(t, []string{"go", "test", "-race", "-count=1", "-timeout", "30m", "-json", "-run", "^(TestEnv|TestDiag)", "./tasks/"}, args)
+	assert.Contains(t, ComposeV1Pass(true), "-v")
+}
+
 func TestEnvironKeepsUserSettingsAndAddsTheSession(t *testing.T) {
-	env := Environ([]string{"PATH=/bin", "TESTCONTAINERS_HOST_OVERRIDE=docker.internal"}, "s-1")
+	env := Environ([]string{"PATH=/bin", "TESTCONTAINERS_HOST_OVERRIDE=docker.internal"}, "s-1", "/tmp/s-1")
 	assert.Contains(t, env, "PATH=/bin")
 	assert.Contains(t, env, "TESTCONTAINERS_HOST_OVERRIDE=docker.internal")
 	assert.NotContains(t, env, "TESTCONTAINERS_HOST_OVERRIDE=localhost")
 	assert.Contains(t, env, "TESTCONTAINERS_RYUK_DISABLED=true")
 	assert.Contains(t, env, "TESTCONTAINERS_SESSION_ID=s-1")
+	assert.Contains(t, env, "TMPDIR=/tmp/s-1", "tests' temporary folders, and so their stacks' working folders, are in the session's")
 }

@@ -13,9 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/client"
-
 	"github.com/stevedore-dev/stevedore/compose"
+	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/images"
 	"github.com/stevedore-dev/stevedore/tasks/internal/tcenv"
@@ -35,10 +34,30 @@ func Commands(verbose bool) (vet, test []string) {
 	return vet, append(test, "./...")
 }
 
+// Platform is an operating system and architecture stevedore builds for.
+type Platform struct{ OS, Arch string }
+
+func (p Platform) String() string { return p.OS + "/" + p.Arch }
+
+// Platforms are those a team's machines run: Linux servers and CI, macOS
+// and Windows laptops, each on amd64 and arm64.
+var Platforms = []Platform{
+	{"linux", "amd64"}, {"linux", "arm64"},
+	{"darwin", "amd64"}, {"darwin", "arm64"},
+	{"windows", "amd64"}, {"windows", "arm64"},
+}
+
+// CrossCommands are the command lines that prove the module builds and
+// vets for p, and the environment they need on top of this process's.
+func CrossCommands(p Platform) (env []string, cmds [][]string) {
+	return []string{"GOOS=" + p.OS, "GOARCH=" + p.Arch, "CGO_ENABLED=0"},
+		[][]string{{"go", "build", "./..."}, {"go", "vet", "./..."}}
+}
+
 // Environ is the test processes' environment: base plus the testcontainers
 // settings this machine needs (where base does not set them) and a session ID
 // that labels every container of this run.
-func Environ(base []string, sessionID string) []string {
+func Environ(base []string, sessionID, sessionDir string) []string {
 	env := append([]string(nil), base...)
 	set := map[string]bool{}
 	for _, kv := range base {
@@ -50,7 +69,7 @@ func Environ(base []string, sessionID string) []string {
 			env = append(env, k+"="+v)
 		}
 	}
-	return append(env, "TESTCONTAINERS_SESSION_ID="+sessionID)
+	return append(env, "TESTCONTAINERS_SESSION_ID="+sessionID, tcenv.SessionEnv+"="+sessionDir, "TMPDIR="+sessionDir)
 }
 
 // Run is the test target.
@@ -63,7 +82,11 @@ func Run(ctx context.Context) error {
 }
 
 func run(ctx context.Context, out *term.Printer) error {
-	sessionID := fmt.Sprintf("stevedore-%d", time.Now().UnixNano())
+	sessionID, sessionDir, err := newSession("stevedore")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(sessionDir)
 	eng, err := engine.Connect(ctx)
 	switch {
 	case err == nil:
@@ -72,7 +95,7 @@ func run(ctx context.Context, out *term.Printer) error {
 		if _, err := images.EnsureAll(ctx, out, compose.Images, images.IfChanged); err != nil {
 			return err
 		}
-		defer sweep(context.WithoutCancel(ctx), out, eng, sessionID)
+		defer sweep(context.WithoutCancel(ctx), out, eng, sessionID, sessionDir)
 	case errors.Is(err, context.Canceled):
 		return err
 	case os.Getenv("CI") == "true":
@@ -87,12 +110,21 @@ func run(ctx context.Context, out *term.Printer) error {
 		return fmt.Errorf("go vet found problems: %w (run `go vet ./...` to see them all)", err)
 	}
 	out.OK("go vet ./... clean in %s", term.Duration(time.Since(start)))
-
-	out.Step("go test -race ./... (container tests included; -v streams every test)")
-	rep, err := goTest(ctx, out, test, Environ(os.Environ(), sessionID))
-	if rep != nil {
-		printReport(out, rep)
+	if err := crossCompile(ctx, out); err != nil {
+		return err
 	}
+
+	env := Environ(os.Environ(), sessionID, sessionDir)
+	rep := NewReport()
+	out.Step("go test -race ./... (container tests included; -v streams every test)")
+	err = goTest(ctx, out, rep, test, env)
+	if err == nil && rep.OK() && bothComposes(ctx) {
+		// The suite drove Compose v2; the stack's own tests run again
+		// through v1, which many machines still have alone.
+		out.Step("the stack's tests again through Compose v1 (STEVEDORE_COMPOSE=v1)")
+		err = goTest(ctx, out, rep, ComposeV1Pass(out.Verbose()), append(env, "STEVEDORE_COMPOSE=v1"))
+	}
+	printReport(out, rep)
 	if err != nil {
 		return err
 	}
@@ -102,19 +134,58 @@ func run(ctx context.Context, out *term.Printer) error {
 	return nil
 }
 
-func goTest(ctx context.Context, out *term.Printer, args, env []string) (*Report, error) {
+// ComposeV1Pass is the go test command line that runs the tests driving a
+// stack through Compose (the adoption tests already run each version there is).
+func ComposeV1Pass(verbose bool) []string {
+	args := []string{"go", "test", "-race", "-count=1", "-timeout", "30m", "-json", "-run", "^(TestEnv|TestDiag)"}
+	if verbose {
+		args = append(args, "-v")
+	}
+	return append(args, "./tasks/")
+}
+
+// bothComposes reports whether Compose v2 and v1 both answer here.
+func bothComposes(ctx context.Context) bool {
+	for _, v := range []string{"v2", "v1"} {
+		if _, err := composecli.Probe(ctx, composecli.Candidates(v)[0]); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// crossCompile builds and vets the module for every platform in Platforms.
+func crossCompile(ctx context.Context, out *term.Printer) error {
+	start := time.Now()
+	names := make([]string, len(Platforms))
+	for i, p := range Platforms {
+		names[i] = p.String()
+		env, cmds := CrossCommands(p)
+		for _, args := range cmds {
+			cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+			cmd.Env = append(os.Environ(), env...)
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("%s for %s: %w\n%s", strings.Join(args, " "), p, err, msg)
+			}
+		}
+	}
+	out.OK("builds and vets for %s in %s", strings.Join(names, ", "), term.Duration(time.Since(start)))
+	return nil
+}
+
+func goTest(ctx context.Context, out *term.Printer, rep *Report, args, env []string) error {
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = env
 	stderr := &proc.Tail{}
 	cmd.Stderr = io.MultiWriter(stderr, out.DetailWriter())
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start go test: %w", err)
+		return fmt.Errorf("start go test: %w", err)
 	}
-	rep, readErr := ReadReport(stdout, func(r *Report, e Event) {
+	readErr := rep.Read(stdout, func(r *Report, e Event) {
 		switch {
 		case e.Action == "output":
 			fmt.Fprint(out.DetailWriter(), e.Output)
@@ -124,16 +195,16 @@ func goTest(ctx context.Context, out *term.Printer, args, env []string) (*Report
 	})
 	waitErr := cmd.Wait()
 	if ctx.Err() != nil {
-		return rep, ctx.Err()
+		return ctx.Err()
 	}
 	if readErr != nil {
-		return rep, readErr
+		return readErr
 	}
 	if waitErr != nil && rep.OK() {
 		// go test failed before reporting any test: show why.
-		return rep, fmt.Errorf("go test: %w: %s", waitErr, stderr.LastLine())
+		return fmt.Errorf("go test: %w: %s", waitErr, stderr.LastLine())
 	}
-	return rep, nil
+	return nil
 }
 
 func printPackage(out *term.Printer, p PackageResult) {
@@ -164,23 +235,26 @@ func printReport(out *term.Printer, rep *Report) {
 	fmt.Fprintln(out.Writer(), rep.Summary())
 }
 
-// sweep removes the containers this run's tests left behind (a test binary
-// killed by a timeout runs no cleanup), found by the session label.
-func sweep(ctx context.Context, out *term.Printer, eng *engine.Engine, sessionID string) {
-	list, err := eng.ContainerList(ctx, client.ContainerListOptions{
-		All:     true,
-		Filters: make(client.Filters).Add("label", tcenv.SessionLabel+"="+sessionID),
-	})
+// newSession names a test run and makes the folder its tests' temporary
+// files go in.
+func newSession(prefix string) (id, dir string, err error) {
+	id = fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	dir, err = os.MkdirTemp("", id+"-")
 	if err != nil {
-		out.Warn("could not list containers left by the tests: %v", err)
-		return
+		return "", "", fmt.Errorf("make the session folder: %w", err)
 	}
-	for _, c := range list.Items {
-		if _, err := eng.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
-			out.Warn("could not remove container %s left by the tests: %v", c.ID[:12], err)
-			continue
-		}
-		out.Detail("removed container %s left by the tests", c.ID[:12])
+	return id, dir, nil
+}
+
+// sweep removes what this run's tests left on the engine (a test binary
+// killed by a timeout runs no cleanup): see tcenv.Sweep.
+func sweep(ctx context.Context, out *term.Printer, eng *engine.Engine, id, dir string) {
+	swept, err := tcenv.Sweep(ctx, eng, id, dir)
+	switch {
+	case err != nil:
+		out.Warn("could not sweep what the tests left: %v", err)
+	case swept != tcenv.Swept{}:
+		out.Detail("removed what the tests left: %s", swept)
 	}
 }
 
@@ -193,7 +267,12 @@ func Bench(ctx context.Context) error {
 	}
 	args := []string{"go", "test", "-count=1", "-run", "^TestBenchmark", "-v", "-timeout", "40m", "./tasks/"}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = append(Environ(os.Environ(), fmt.Sprintf("stevedore-bench-%d", time.Now().UnixNano())), "STEVEDORE_BENCH=1")
+	id, dir, err := newSession("stevedore-bench")
+	if err != nil {
+		return out.Failed("bench", err, "")
+	}
+	defer os.RemoveAll(dir)
+	cmd.Env = append(Environ(os.Environ(), id, dir), "STEVEDORE_BENCH=1")
 	cmd.Stdout, cmd.Stderr = out.Writer(), out.Writer()
 	if err := cmd.Run(); err != nil {
 		return out.Failed("bench", err, "")

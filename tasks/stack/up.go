@@ -110,9 +110,13 @@ func Up(ctx context.Context, s settings.Settings, out *term.Printer, opts UpOpti
 	}
 	out.Step("starting %s%s: %s", s.Project, inMode(s.Mode), strings.Join(expected, ", "))
 	err = proc.Run(ctx, out, driver.UpArgs(project, opts.Rebuild)...)
+	deadline := time.Now().Add(opts.Timeout)
+	if err == nil {
+		err = mendLogin(ctx, eng, s, out, deadline)
+	}
 	var services []Service
 	if err == nil {
-		services, err = waitReady(ctx, eng, s, expected, opts.Timeout)
+		services, err = waitReady(ctx, eng, s, expected, time.Until(deadline))
 	}
 	if ctx.Err() != nil {
 		return &PartlyUpError{Err: ctx.Err()}
@@ -253,6 +257,9 @@ func (e *PortBusyError) Next() string { return fmt.Sprintf("ss -ltnp 'sport = :%
 // checkPorts fails before anything starts when a port the stack publishes
 // is held by something other than this stack.
 func checkPorts(ctx context.Context, eng *engine.Engine, s settings.Settings, services []string) error {
+	if !eng.Local() {
+		return nil // published on the engine's machine: Compose says if one is taken there
+	}
 	published, err := s.Published(services)
 	if err != nil {
 		return err
