@@ -18,6 +18,7 @@ import (
 // left on the engine when they end: passed, failed or interrupted.
 func TestMain(m *testing.M) {
 	tcenv.Apply()
+	ours := os.Getenv(tcenv.SessionEnv) == "" // else `go tool mage test`'s, which removes it
 	id, dir := tcenv.Session()
 	interrupted := make(chan os.Signal, 1)
 	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
@@ -29,6 +30,9 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	signal.Stop(interrupted)
 	sweepSession(id, dir)
+	if ours {
+		os.RemoveAll(dir)
+	}
 	os.Exit(code)
 }
 

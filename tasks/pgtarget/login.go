@@ -30,12 +30,16 @@ func (e *NoRoleError) Error() string {
 // ErrNoNetwork says the container has no network address to log in at.
 var ErrNoNetwork = errors.New("the database container has no network address")
 
+// ErrNotReady says the server cannot answer a login yet: starting, or
+// initialising a new volume (when it listens on its socket only).
+var ErrNotReady = errors.New("the database server is not accepting connections yet")
+
 // TCPLogin logs in with the password over TCP at the container's network
 // address, as the application does (the loopback is trusted by the
 // official image, so it would prove nothing). It returns nil when that
 // works, ErrWrongPassword or a *NoRoleError when the volume was made with
-// other credentials, and another error while the server is not ready to
-// say (starting, first initialisation).
+// other credentials, ErrNotReady while the server cannot say yet, and
+// another error for any other answer.
 func (d *Docker) TCPLogin(ctx context.Context) error {
 	if d.addr == "" {
 		return ErrNoNetwork
@@ -51,6 +55,9 @@ func (d *Docker) TCPLogin(ctx context.Context) error {
 		return ErrWrongPassword
 	case strings.Contains(stderr, fmt.Sprintf("role %q does not exist", d.creds.User)):
 		return &NoRoleError{Role: d.creds.User}
+	case strings.Contains(stderr, "Connection refused"), strings.Contains(stderr, "starting up"),
+		strings.Contains(stderr, "shutting down"), strings.Contains(stderr, "not yet accepting connections"):
+		return ErrNotReady
 	}
 	return ParseExit("psql", code, stderr)
 }

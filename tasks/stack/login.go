@@ -21,7 +21,8 @@ import (
 // set to the settings' one from inside the container, and that is said in
 // one line. A volume made for another role is explained instead. Until
 // the deadline, a server that cannot answer yet is waited for; past it,
-// the readiness wait reports what is wrong.
+// or on any other answer (an image without psql, a pg_hba.conf of the
+// team's own), the readiness wait has its say.
 func mendLogin(ctx context.Context, eng *engine.Engine, s settings.Settings, out *term.Printer, deadline time.Time) error {
 	if s.DBService == "" || !slices.Contains(s.Active(), s.DBService) {
 		return nil
@@ -30,18 +31,19 @@ func mendLogin(ctx context.Context, eng *engine.Engine, s settings.Settings, out
 	defer tick.Stop()
 	for {
 		err := tryLogin(ctx, eng, s)
+		var noRole *pgtarget.NoRoleError
 		switch {
-		case err == nil, errors.Is(err, pgtarget.ErrNoNetwork):
-			return nil
 		case errors.Is(err, pgtarget.ErrWrongPassword):
 			return setPassword(ctx, eng, s, out)
-		}
-		var noRole *pgtarget.NoRoleError
-		if errors.As(err, &noRole) {
+		case errors.As(err, &noRole):
 			return &pgtarget.ContainerError{
 				Msg: fmt.Sprintf("%v: put its POSTGRES_USER back in %s, or start over with an empty database (env:down -volumes deletes its data)",
 					noRole, filepath.Base(s.EnvFile)),
 				NextCmd: "go tool mage env:down -volumes"}
+		case err == nil, ctx.Err() != nil:
+			return ctx.Err()
+		case !waitable(err):
+			return nil
 		}
 		if time.Now().After(deadline) {
 			return nil
@@ -52,6 +54,13 @@ func mendLogin(ctx context.Context, eng *engine.Engine, s settings.Settings, out
 		case <-tick.C:
 		}
 	}
+}
+
+// waitable reports whether err may pass: the server or its container is
+// still starting.
+func waitable(err error) bool {
+	var notRunning *pgtarget.ContainerError
+	return errors.Is(err, pgtarget.ErrNotReady) || errors.As(err, &notRunning)
 }
 
 func openDB(ctx context.Context, eng *engine.Engine, s settings.Settings) (*pgtarget.Docker, error) {

@@ -116,7 +116,7 @@ func Up(ctx context.Context, s settings.Settings, out *term.Printer, opts UpOpti
 	}
 	var services []Service
 	if err == nil {
-		services, err = waitReady(ctx, eng, s, expected, time.Until(deadline))
+		services, err = waitReady(ctx, eng, s, expected, deadline, opts.Timeout)
 	}
 	if ctx.Err() != nil {
 		return &PartlyUpError{Err: ctx.Err()}
@@ -334,9 +334,8 @@ func (e *NotReadyError) Next() string { return "go tool mage env:logs -service="
 const pollEvery = 200 * time.Millisecond
 
 // waitReady polls the engine and the probes until every expected service is
-// ready, one fails, or the timeout passes.
-func waitReady(ctx context.Context, eng *engine.Engine, s settings.Settings, expected []string, timeout time.Duration) ([]Service, error) {
-	deadline := time.Now().Add(timeout)
+// ready, one fails, or the deadline (timeout after the start) passes.
+func waitReady(ctx context.Context, eng *engine.Engine, s settings.Settings, expected []string, deadline time.Time, timeout time.Duration) ([]Service, error) {
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,12 +34,15 @@ func Session() (id, dir string) {
 	}
 	dir = os.Getenv(SessionEnv)
 	if dir == "" {
-		dir = filepath.Join(os.TempDir(), id)
+		// Short: tests make Unix sockets beneath it (108 bytes at most).
+		made, err := os.MkdirTemp("", "stvtest-")
+		if err != nil {
+			return id, ""
+		}
+		dir = made
 		os.Setenv(SessionEnv, dir)
 	}
-	if err := os.MkdirAll(dir, 0o700); err == nil {
-		os.Setenv("TMPDIR", dir)
-	}
+	os.Setenv("TMPDIR", dir)
 	return id, dir
 }
 
