@@ -41,7 +41,7 @@ func (f *stackFixture) ports(t *testing.T) []int {
 // Every target against an engine that does not share this machine's
 // filesystem: a second dockerd in a container, reached with
 // DOCKER_HOST=tcp://127.0.0.1:PORT, as Docker Desktop, a remote engine or
-// rootless Docker would be. Backups and restores take the attach stream
+// rootless Docker would be. Backups and restores take the exec stream
 // (the FIFO handshake fails, and -v says so), and give the same results.
 func TestRemoteEngineRunsEveryTarget(t *testing.T) {
 	f := newStack(t, nil)
@@ -67,16 +67,16 @@ func TestRemoteEngineRunsEveryTarget(t *testing.T) {
 
 	r = f.run(t, "-v", "db:backup")
 	require.Equal(t, 0, r.Code, r.Out)
-	assert.Contains(t, r.Out, "data moved through the Docker engine's attach stream")
+	assert.Contains(t, r.Out, "data moved through the Docker engine's exec stream")
 	r = f.run(t, "-v", "db:verify")
 	require.Equal(t, 0, r.Code, r.Out)
-	assert.Contains(t, r.Out, "attach stream")
+	assert.Contains(t, r.Out, "exec stream")
 
 	code, _ = f.api(t, "DELETE", "/api/v1/items/1", "")
 	require.Equal(t, 204, code)
 	r = f.run(t, "-v", "db:restore", "-latest", "-yes")
 	require.Equal(t, 0, r.Code, r.Out)
-	assert.Contains(t, r.Out, "attach stream")
+	assert.Contains(t, r.Out, "exec stream")
 	require.Eventually(t, func() bool { // the api reconnects after the swap
 		code, body := f.api(t, "GET", "/api/v1/items", "")
 		return code == 200 && strings.Contains(body, "far away")

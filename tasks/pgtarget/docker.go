@@ -267,7 +267,7 @@ func (d *Docker) readFile(ctx context.Context, path string) (string, error) {
 
 // Dump runs pg_dump in a sidecar container and copies its output into w:
 // through a FIFO in a folder the engine shares with this machine where it
-// provably does, else through the engine's attach stream.
+// provably does, else through the engine's exec stream.
 func (d *Docker) Dump(ctx context.Context, w io.Writer) error {
 	if d.folderShared() {
 		err := d.fifoDump(ctx, w)
@@ -275,8 +275,8 @@ func (d *Docker) Dump(ctx context.Context, w io.Writer) error {
 			return err
 		}
 	}
-	d.transport = viaAttach
-	return streamDump(ctx, d.attachRun, d.creds, w, viaAttach)
+	d.transport = viaExec
+	return d.streamDump(ctx, w)
 }
 
 // Load runs psql in a sidecar container reading r, through the same path
@@ -288,16 +288,16 @@ func (d *Docker) Load(ctx context.Context, db string, r io.Reader) (Tags, error)
 			return tags, err
 		}
 	}
-	d.transport = viaAttach
-	return streamLoad(ctx, d.attachRun, d.creds, db, r, viaAttach)
+	d.transport = viaExec
+	return d.streamLoad(ctx, db, r)
 }
 
 // Transport says how the last Dump or Load moved its data.
 func (d *Docker) Transport() string { return d.transport }
 
 const (
-	viaFIFO   = "a FIFO in a folder shared with the engine"
-	viaAttach = "the Docker engine's attach stream"
+	viaFIFO = "a FIFO in a folder shared with the engine"
+	viaExec = "the Docker engine's exec stream"
 )
 
 // sharedFolders remembers, per engine address, whether the engine was seen

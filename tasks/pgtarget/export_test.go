@@ -2,7 +2,7 @@ package pgtarget
 
 import "github.com/stevedore-dev/stevedore/tasks/engine"
 
-// NotShared makes the next transfers on eng take the attach stream, as on an
+// NotShared makes the next transfers on eng take the exec stream, as on an
 // engine that does not see this machine's folders; undo restores the probe.
 func NotShared(eng *engine.Engine) (undo func()) {
 	sharedFolders.Store(eng.DaemonHost(), true)
@@ -10,6 +10,6 @@ func NotShared(eng *engine.Engine) (undo func()) {
 }
 
 const (
-	ViaFIFO   = viaFIFO
-	ViaAttach = viaAttach
+	ViaFIFO = viaFIFO
+	ViaExec = viaExec
 )

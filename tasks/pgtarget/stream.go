@@ -11,7 +11,7 @@ import (
 )
 
 // The stream protocol moves a dump or a load through a byte stream that may
-// be cut without notice (kubectl exec, a Docker attach): a script beside the
+// be cut without notice (kubectl exec, a Docker exec): a script beside the
 // client program reports on stderr, after the stream, the program's exit
 // status and the byte count (and for dumps the sha256) of what went
 // through on its side, and both ends are compared here.
@@ -95,7 +95,7 @@ func streamLoad(ctx context.Context, run runScript, c Credentials, db string, r 
 
 // TruncatedError says a stream did not arrive whole.
 type TruncatedError struct {
-	Via       string // what carried it: "kubectl exec", "the Docker engine's attach stream"
+	Via       string // what carried it: "kubectl exec", "the Docker engine's exec stream"
 	Got, Sent int64
 }
 

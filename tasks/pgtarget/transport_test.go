@@ -18,7 +18,7 @@ import (
 )
 
 // Both data paths on the real engine: the FIFO (this engine shares our
-// folders, which the handshake proves) and the attach stream (forced here;
+// folders, which the handshake proves) and the exec stream (forced here;
 // the second-engine suite meets it for real) give the same dump, and a load
 // through the stream stores what the dump holds.
 func TestDockerTransportsMoveTheSameBytes(t *testing.T) {
@@ -37,7 +37,7 @@ func TestDockerTransportsMoveTheSameBytes(t *testing.T) {
 
 	t.Cleanup(pgtarget.NotShared(eng))
 	require.NoError(t, db.Dump(t.Context(), &viaStream))
-	assert.Equal(t, pgtarget.ViaAttach, db.Transport())
+	assert.Equal(t, pgtarget.ViaExec, db.Transport())
 	assert.Equal(t, withoutRestrictKey(viaFIFO.String()), withoutRestrictKey(viaStream.String()), "the two paths give the same dump")
 	assert.Contains(t, viaStream.String(), "PostgreSQL database dump complete")
 
