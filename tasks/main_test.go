@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	go func() {
 		<-interrupted
 		sweepSession(id, dir)
+		if ours {
+			os.RemoveAll(dir)
+		}
 		os.Exit(130)
 	}()
 	code := m.Run()
