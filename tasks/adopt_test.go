@@ -49,12 +49,7 @@ func fixtureRepo(t *testing.T, name string) string {
 // drive each one there is, through the targets' own detection.
 func composeVersions(t *testing.T) []string {
 	t.Helper()
-	var found []string
-	for _, v := range []string{"v2", "v1"} {
-		if _, err := composecli.Probe(t.Context(), composecli.Candidates(v)[0]); err == nil {
-			found = append(found, v)
-		}
-	}
+	found := composecli.Installed(t.Context())
 	if len(found) == 0 {
 		t.Skip("no Docker Compose on this machine")
 	}

@@ -66,6 +66,17 @@ func Detect(ctx context.Context) (Driver, error) {
 	return Driver{}, ErrNoCompose
 }
 
+// Installed is the versions ("v2", "v1") that answer here, v2 first.
+func Installed(ctx context.Context) []string {
+	var found []string
+	for _, v := range []string{"v2", "v1"} {
+		if _, err := Probe(ctx, Candidates(v)[0]); err == nil {
+			found = append(found, v)
+		}
+	}
+	return found
+}
+
 // Probe asks one candidate command for its version.
 func Probe(ctx context.Context, command []string) (Driver, error) {
 	args := append(append([]string(nil), command...), "version", "--short")

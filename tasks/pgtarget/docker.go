@@ -276,7 +276,7 @@ func (d *Docker) Dump(ctx context.Context, w io.Writer) error {
 		}
 	}
 	d.transport = viaExec
-	return d.streamDump(ctx, w)
+	return d.execDump(ctx, w)
 }
 
 // Load runs psql in a sidecar container reading r, through the same path
@@ -289,7 +289,7 @@ func (d *Docker) Load(ctx context.Context, db string, r io.Reader) (Tags, error)
 		}
 	}
 	d.transport = viaExec
-	return d.streamLoad(ctx, db, r)
+	return d.execLoad(ctx, db, r)
 }
 
 // Transport says how the last Dump or Load moved its data.
@@ -300,10 +300,10 @@ const (
 	viaExec = "the Docker engine's exec stream"
 )
 
-// sharedFolders remembers, per engine address, whether the engine was seen
-// not to share this machine's folders, so that only the first transfer of
-// a run pays for finding out.
-var sharedFolders sync.Map
+// unshared holds the addresses of the engines seen not to share this
+// machine's folders, so that only the first transfer of a run pays for
+// finding out.
+var unshared sync.Map
 
 // DataPathEnv picks the data path: "stream" skips the FIFO handshake (an
 // engine known not to share this machine's folders), anything else lets
@@ -314,8 +314,8 @@ func (d *Docker) folderShared() bool {
 	if os.Getenv(DataPathEnv) == "stream" {
 		return false
 	}
-	no, _ := sharedFolders.Load(d.eng.DaemonHost())
-	return no == nil
+	_, no := unshared.Load(d.eng.DaemonHost())
+	return !no
 }
 
 // noSharedFolder reports whether err says the FIFO path cannot work with
@@ -325,24 +325,13 @@ func (d *Docker) noSharedFolder(err error) bool {
 		d.transport = viaFIFO
 		return false
 	}
-	sharedFolders.Store(d.eng.DaemonHost(), true)
+	unshared.Store(d.eng.DaemonHost(), true)
 	return true
 }
 
 // errNoSharedFolder says the engine does not see this machine's folders, so
 // the FIFO path cannot work; nothing was transferred.
 var errNoSharedFolder = errors.New("the engine does not share this machine's folders")
-
-// pipeChunk is the size of each copy through a stream (and of a FIFO's buffer).
-const pipeChunk = 1 << 20
-
-// copyChunks copies src to dst pipeChunk at a time. Both are hidden behind
-// plain interfaces: *os.File's own WriteTo and ReadFrom would copy 32 KiB
-// at a time.
-func copyChunks(dst io.Writer, src io.Reader) error {
-	_, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, pipeChunk))
-	return err
-}
 
 // lastLine returns the last line of s with words, trimmed.
 func lastLine(s string) string {

@@ -16,16 +16,16 @@ import (
 // when this process ends, however it ends, the sidecar exits and removes
 // itself.
 
-// streamDump runs pg_dump in a sidecar through the exec stream into w. Its
+// execDump runs pg_dump in a sidecar through the exec stream into w. Its
 // exit status says whether it wrote everything; a stream cut short on the
 // way fails the dump's trailer check.
-func (d *Docker) streamDump(ctx context.Context, w io.Writer) error {
+func (d *Docker) execDump(ctx context.Context, w io.Writer) error {
 	return d.execSidecar(ctx, "dump", DumpArgs(d.creds, "/dev/stdout"), nil, nil, w)
 }
 
-// streamLoad runs psql in a sidecar through the exec stream on r, with the
+// execLoad runs psql in a sidecar through the exec stream on r, with the
 // stream protocol's count of what psql was given.
-func (d *Docker) streamLoad(ctx context.Context, db string, r io.Reader) (Tags, error) {
+func (d *Docker) execLoad(ctx context.Context, db string, r io.Reader) (Tags, error) {
 	return streamLoad(ctx, func(ctx context.Context, stdin io.Reader, stdout io.Writer, script string, args ...string) (string, error) {
 		stderr := &proc.Tail{}
 		err := d.execSidecar(ctx, "load", append([]string{"sh", "-c", script, "sh"}, args...), stdin, stderr, stdout)

@@ -190,6 +190,17 @@ func openFIFO(ctx context.Context, path string, flag int, exited <-chan struct{}
 	return nil, errPeerGone
 }
 
+// pipeChunk is the size of a FIFO's buffer and of each copy through it.
+const pipeChunk = 1 << 20
+
+// copyChunks copies src to dst pipeChunk at a time. Both are hidden behind
+// plain interfaces: *os.File's own WriteTo and ReadFrom would copy 32 KiB
+// at a time.
+func copyChunks(dst io.Writer, src io.Reader) error {
+	_, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, make([]byte, pipeChunk))
+	return err
+}
+
 // errPeerGone says the client program exited without opening its end of the
 // FIFO: its exit status and stderr say why.
 var errPeerGone = errors.New("the client program exited before opening its stream")

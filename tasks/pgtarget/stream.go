@@ -11,10 +11,10 @@ import (
 )
 
 // The stream protocol moves a dump or a load through a byte stream that may
-// be cut without notice (kubectl exec, a Docker exec): a script beside the
-// client program reports on stderr, after the stream, the program's exit
-// status and the byte count (and for dumps the sha256) of what went
-// through on its side, and both ends are compared here.
+// be cut without notice (kubectl exec; a Docker exec for loads): a script
+// beside the client program reports on stderr, after the stream, the
+// program's exit status and the byte count (and for dumps the sha256) of
+// what went through on its side, and both ends are compared here.
 
 // runScript runs script with args next to the database, feeding stdin (nil:
 // none) and copying the program's standard output to stdout; it returns

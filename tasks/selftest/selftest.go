@@ -118,7 +118,7 @@ func run(ctx context.Context, out *term.Printer) error {
 	rep := NewReport()
 	out.Step("go test -race ./... (container tests included; -v streams every test)")
 	err = goTest(ctx, out, rep, test, env)
-	if err == nil && rep.OK() && bothComposes(ctx) {
+	if err == nil && rep.OK() && len(composecli.Installed(ctx)) == 2 {
 		// The suite drove Compose v2; the stack's own tests run again
 		// through v1, which many machines still have alone.
 		out.Step("the stack's tests again through Compose v1 (STEVEDORE_COMPOSE=v1)")
@@ -142,16 +142,6 @@ func ComposeV1Pass(verbose bool) []string {
 		args = append(args, "-v")
 	}
 	return append(args, "./tasks/")
-}
-
-// bothComposes reports whether Compose v2 and v1 both answer here.
-func bothComposes(ctx context.Context) bool {
-	for _, v := range []string{"v2", "v1"} {
-		if _, err := composecli.Probe(ctx, composecli.Candidates(v)[0]); err != nil {
-			return false
-		}
-	}
-	return true
 }
 
 // crossCompile builds and vets the module for every platform in Platforms.

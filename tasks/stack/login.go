@@ -30,11 +30,14 @@ func mendLogin(ctx context.Context, eng *engine.Engine, s settings.Settings, out
 	tick := time.NewTicker(pollEvery)
 	defer tick.Stop()
 	for {
-		err := tryLogin(ctx, eng, s)
+		db, err := openDB(ctx, eng, s)
+		if err == nil {
+			err = db.TCPLogin(ctx)
+		}
 		var noRole *pgtarget.NoRoleError
 		switch {
 		case errors.Is(err, pgtarget.ErrWrongPassword):
-			return setPassword(ctx, eng, s, out)
+			return setPassword(ctx, db, s, out)
 		case errors.As(err, &noRole):
 			return &pgtarget.ContainerError{
 				Msg: fmt.Sprintf("%v: put its POSTGRES_USER back in %s, or start over with an empty database (env:down -volumes deletes its data)",
@@ -71,19 +74,7 @@ func openDB(ctx context.Context, eng *engine.Engine, s settings.Settings) (*pgta
 	return pgtarget.OpenContainer(ctx, eng, name)
 }
 
-func tryLogin(ctx context.Context, eng *engine.Engine, s settings.Settings) error {
-	db, err := openDB(ctx, eng, s)
-	if err != nil {
-		return err
-	}
-	return db.TCPLogin(ctx)
-}
-
-func setPassword(ctx context.Context, eng *engine.Engine, s settings.Settings, out *term.Printer) error {
-	db, err := openDB(ctx, eng, s)
-	if err != nil {
-		return err
-	}
+func setPassword(ctx context.Context, db *pgtarget.Docker, s settings.Settings, out *term.Printer) error {
 	user := db.Credentials().User
 	if err := db.SetPassword(ctx); err != nil {
 		return &pgtarget.ContainerError{
