@@ -26,7 +26,7 @@ func Run(ctx context.Context, out *term.Printer, args ...string) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if last := tail.LastLine(); last != "" {
+		if last := tail.Cause(); last != "" {
 			return fmt.Errorf("%s: %w: %s", args[0], err, last)
 		}
 		return fmt.Errorf("%s: %w", args[0], err)
@@ -55,6 +55,20 @@ func (t *Tail) Write(p []byte) (int, error) {
 
 // String returns what the Tail holds.
 func (t *Tail) String() string { return string(t.buf) }
+
+// Cause returns the line that says why a program failed: the last one that
+// starts with "ERROR" or "Error" (docker-compose v1 ends on a summary,
+// "Encountered errors while bringing up the project.", after its errors),
+// else the last line.
+func (t *Tail) Cause() string {
+	lines := strings.Split(strings.TrimRight(string(t.buf), " \t\r\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); strings.HasPrefix(l, "ERROR") || strings.HasPrefix(l, "Error") {
+			return l
+		}
+	}
+	return t.LastLine()
+}
 
 // LastLine returns the last non-blank line written, trimmed.
 func (t *Tail) LastLine() string {

@@ -29,6 +29,24 @@ func TestTailKeepsOnlyTheEnd(t *testing.T) {
 	assert.Equal(t, "end", big.LastLine())
 }
 
+func TestCauseIsTheErrorLineNotTheSummary(t *testing.T) {
+	tests := []struct{ name, out, want string }{
+		{"compose v1, summary without prefix", "ERROR: for db  Cannot start service db: port is already allocated\nEncountered errors while bringing up the project.\n",
+			"ERROR: for db  Cannot start service db: port is already allocated"},
+		{"compose v2", " Container x-db-1  Starting\nError response from daemon: driver failed: port is already allocated\n",
+			"Error response from daemon: driver failed: port is already allocated"},
+		{"no error line", "working\nno space left on device\n", "no space left on device"},
+		{"nothing", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var tail Tail
+			_, _ = tail.Write([]byte(tt.out))
+			assert.Equal(t, tt.want, tail.Cause())
+		})
+	}
+}
+
 func TestRunReportsWhyACommandFailed(t *testing.T) {
 	var buf bytes.Buffer
 	out := term.New(&buf, term.WithVerbose(false))
