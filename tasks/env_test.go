@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -34,12 +35,21 @@ type stackFixture struct {
 	driver       composecli.Driver
 }
 
+// freePort is a port nothing listens on, below the kernel's ephemeral range
+// (32768 and up here): a port from that range, handed out by listening on
+// :0, can meanwhile become the local end of any outgoing connection, and
+// the stack's publishing of it then fails.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", ":0")
-	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		if l, err := net.Listen("tcp", fmt.Sprintf(":%d", port)); err == nil {
+			l.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port between 20000 and 32000")
+	return 0
 }
 
 func newStack(t *testing.T, edit func(composeFile string) string) *stackFixture {

@@ -1,6 +1,7 @@
 package tcenv_test
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -32,10 +33,11 @@ func TestSweepTakesTheSessionsStacksAndNothingElse(t *testing.T) {
 			Labels: map[string]string{"com.docker.compose.project": project, "com.docker.compose.project.working_dir": dir},
 		}})
 		require.NoError(t, err)
-		t.Cleanup(func() {
-			_, _ = eng.ContainerRemove(t.Context(), created.ID, client.ContainerRemoveOptions{Force: true})
-			_, _ = eng.NetworkRemove(t.Context(), project+"_default", client.NetworkRemoveOptions{})
-			_, _ = eng.VolumeRemove(t.Context(), project+"_data", client.VolumeRemoveOptions{Force: true})
+		t.Cleanup(func() { // t.Context() is over by then
+			ctx := context.Background()
+			_, _ = eng.ContainerRemove(ctx, created.ID, client.ContainerRemoveOptions{Force: true})
+			_, _ = eng.NetworkRemove(ctx, project+"_default", client.NetworkRemoveOptions{})
+			_, _ = eng.VolumeRemove(ctx, project+"_data", client.VolumeRemoveOptions{Force: true})
 		})
 		return created.ID
 	}
