@@ -16,7 +16,7 @@ func Test(ctx context.Context) error {
 	return selftest.Run(ctx)
 }
 
-// Bench measures the db targets against the old scripts and pg_dump's and psql's own work (0.6 GB and 4 GB databases) and env:up against docker compose, side by side, and prints the ratios.
+// Bench measures the db targets against the old scripts and pg_dump's and psql's own work (0.6 GB and 4 GB databases), the two data paths against docker exec pg_dump, and env:up against docker compose, side by side, and prints the ratios.
 func Bench(ctx context.Context) error {
 	return selftest.Bench(ctx)
 }
