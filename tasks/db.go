@@ -7,6 +7,7 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/stevedore-dev/stevedore/tasks/dbops"
+	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/retention"
 	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/term"
@@ -31,7 +32,14 @@ func (w where) job(name, next string) job {
 func dbConfig(out *term.Printer, s settings.Settings, w where) dbops.Config {
 	cfg := dbops.NewConfig(s)
 	cfg.Out = out
-	t := &cfg.Target
+	cfg.Target = w.target(s)
+	return cfg
+}
+
+// target is where the settings put the database, with the location flags
+// applied.
+func (w where) target(s settings.Settings) pgtarget.Flags {
+	t := dbops.TargetOf(s)
 	for _, f := range []struct {
 		flag *string
 		dst  *string
@@ -42,7 +50,7 @@ func dbConfig(out *term.Printer, s settings.Settings, w where) dbops.Config {
 		}
 	}
 	t.Kube = flag(w.kube)
-	return cfg
+	return t
 }
 
 func str(p *string) string {

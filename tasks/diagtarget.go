@@ -6,7 +6,6 @@ import (
 	"github.com/magefile/mage/mg"
 
 	"github.com/stevedore-dev/stevedore/tasks/diag"
-	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
@@ -27,36 +26,6 @@ func (Diag) Run(ctx context.Context,
 ) error {
 	w := where{namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
 	return run(ctx, job{name: "diag:run"}, func(out *term.Printer, s settings.Settings) error {
-		opts := diag.Options{Settings: s}
-		if t := dbConfig(out, s, w).Target; t.WantsKubernetes() {
-			sel, err := pgtarget.Select(t, func() bool { return false }, func() bool { return true })
-			if err != nil {
-				return err
-			}
-			out.Step("target: Kubernetes (%s)", sel.Reason)
-			opts.Kube = &sel.Flags
-		}
-		r, err := diag.Run(ctx, opts)
-		if err != nil {
-			return err
-		}
-		path, saveErr := diag.Save(r, s.ReportDir)
-		if flag(json) {
-			if err := diag.PrintJSON(out, r); err != nil {
-				return err
-			}
-		} else {
-			diag.Print(out, r, flag(verbose) || out.Verbose())
-			if saveErr == nil {
-				out.Detail("report: %s", path)
-			}
-		}
-		if saveErr != nil {
-			out.Warn("could not write the report: %v", saveErr)
-		}
-		if r.Summary.Verdict == diag.Fail {
-			return mg.Fatal(1, "diag:run found problems")
-		}
-		return nil
+		return diag.Doctor(ctx, out, s, diag.Request{Target: w.target(s), JSON: flag(json), Verbose: flag(verbose)})
 	})
 }

@@ -37,7 +37,7 @@ type Config struct {
 // over it.
 func NewConfig(s settings.Settings) Config {
 	return Config{
-		Target:    pgtarget.Flags{Target: s.Target, Container: s.Container},
+		Target:    TargetOf(s),
 		Project:   s.Project,
 		Service:   s.DBService,
 		NoService: s.DBServiceErr,
@@ -46,6 +46,12 @@ func NewConfig(s settings.Settings) Config {
 		In:        os.Stdin,
 		InTTY:     term.IsTerminal(os.Stdin),
 	}
+}
+
+// TargetOf is where the settings put the database (STEVEDORE_TARGET,
+// STEVEDORE_DB_CONTAINER); targets apply their location flags over it.
+func TargetOf(s settings.Settings) pgtarget.Flags {
+	return pgtarget.Flags{Target: pgtarget.Kind(s.Target), Container: s.Container}
 }
 
 // session is one target's connection to the engine, the database and the folder.
@@ -103,9 +109,10 @@ func openLocked(ctx context.Context, cfg Config, action string, run bool) (s *se
 func (s *session) connect(ctx context.Context) error {
 	cfg := s.cfg
 	var engErr error
-	sel, err := pgtarget.Select(cfg.Target,
-		func() bool { s.eng, engErr = engine.Connect(ctx); return engErr == nil },
-		func() bool { return pgtarget.ClusterAnswers(ctx, cfg.Target) })
+	sel, err := pgtarget.Select(cfg.Target, pgtarget.Probes{
+		Docker:  func() bool { s.eng, engErr = engine.Connect(ctx); return engErr == nil },
+		Cluster: func() bool { return pgtarget.ClusterAnswers(ctx, cfg.Target) },
+	})
 	if err != nil {
 		s.close()
 		if engErr != nil {

@@ -12,6 +12,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/stevedore-dev/stevedore/tasks/store"
+	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
 // SchemaVersion is the version of the report's JSON schema
@@ -131,7 +134,7 @@ func (r *Report) Finish() {
 // VerdictLine is the one line that ends the terminal view.
 func (r *Report) VerdictLine() string {
 	s := r.Summary
-	counts := fmt.Sprintf("%d ok, %d %s, %d %s", s.ChecksOK, s.Warnings, plural(s.Warnings, "warning"), s.Failures, plural(s.Failures, "failure"))
+	counts := fmt.Sprintf("%d ok, %s, %s", s.ChecksOK, term.Plural(s.Warnings, "warning"), term.Plural(s.Failures, "failure"))
 	switch s.Verdict {
 	case OK:
 		return fmt.Sprintf("%s is healthy: %s", r.Project, counts)
@@ -139,13 +142,6 @@ func (r *Report) VerdictLine() string {
 		return fmt.Sprintf("%s works, with warnings: %s", r.Project, counts)
 	}
 	return fmt.Sprintf("%s has problems: %s", r.Project, counts)
-}
-
-func plural(n int, noun string) string {
-	if n == 1 {
-		return noun
-	}
-	return noun + "s"
 }
 
 // ReportName is the file a report is written to: diagnostic_YYYYMMDD_HHMMSS.json.
@@ -167,11 +163,7 @@ func Save(r *Report, dir string) (string, error) {
 		return "", err
 	}
 	path := filepath.Join(dir, ReportName(r.Timestamp))
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := store.WriteFileAtomic(path, append(data, '\n')); err != nil {
 		return "", err
 	}
 	old, _ := filepath.Glob(filepath.Join(dir, "diagnostic_*.json"))

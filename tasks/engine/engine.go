@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
@@ -72,4 +73,13 @@ func Connect(ctx context.Context) (*Engine, error) {
 func (e *Engine) Local() bool {
 	h := e.DaemonHost()
 	return strings.HasPrefix(h, "unix://") || strings.HasPrefix(h, "npipe://")
+}
+
+// ContainerName is a listed container's name without its leading slash, or
+// its short ID when it has no name.
+func ContainerName(c container.Summary) string {
+	if len(c.Names) > 0 {
+		return strings.TrimPrefix(c.Names[0], "/")
+	}
+	return c.ID[:min(12, len(c.ID))]
 }

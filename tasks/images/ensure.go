@@ -377,19 +377,12 @@ func readMessages(r io.Reader, detail io.Writer) error {
 func tarFolder(fsys fs.FS, root, program string) (io.Reader, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	err := fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(fsys, p)
-		if err != nil {
-			return err
-		}
+	err := eachRecipeFile(fsys, root, func(p string, data []byte) error {
 		rel := p[len(root)+1:]
 		if err := tw.WriteHeader(&tar.Header{Name: rel, Mode: 0o644, Size: int64(len(data))}); err != nil {
 			return err
 		}
-		_, err = tw.Write(data)
+		_, err := tw.Write(data)
 		return err
 	})
 	if err != nil {

@@ -161,14 +161,7 @@ func RecipeDigest(recipes fs.FS, img Image) (string, error) {
 	}
 	write("base", BaseDigest(img.Base), img.Program)
 	root := path.Join("images", img.Recipe)
-	err := fs.WalkDir(recipes, root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(recipes, p)
-		if err != nil {
-			return err
-		}
+	err := eachRecipeFile(recipes, root, func(p string, data []byte) error {
 		write("file", p, string(data))
 		return nil
 	})
@@ -176,4 +169,20 @@ func RecipeDigest(recipes fs.FS, img Image) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// eachRecipeFile calls fn with the path and contents of every file under
+// root, in lexical order: what a recipe's digest covers is exactly what
+// its build context holds.
+func eachRecipeFile(fsys fs.FS, root string, fn func(path string, data []byte) error) error {
+	return fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		return fn(p, data)
+	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/stevedore-dev/stevedore/tasks/dumpscan"
+	"github.com/stevedore-dev/stevedore/tasks/internal/iocount"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/store"
 )
@@ -49,7 +50,7 @@ func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name str
 	defer data.Abort()
 
 	hash := sha256.New()
-	size := &countingWriter{}
+	size := &iocount.Writer{}
 	enc, err := zstd.NewWriter(io.MultiWriter(data, hash, size), encoderOptions...)
 	if err != nil {
 		return nil, err
@@ -82,7 +83,7 @@ func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name str
 		Source:        db.Describe(),
 		Database:      db.Credentials().Database,
 		ServerVersion: scan.ServerVersion(),
-		Size:          size.n,
+		Size:          size.N,
 		DumpBytes:     scan.Bytes(),
 		SHA256:        hex.EncodeToString(hash.Sum(nil)),
 		Tables:        scan.Tables(),
@@ -119,13 +120,6 @@ func databaseSize(ctx context.Context, db pgtarget.Database) int64 {
 var encoderOptions = []zstd.EOption{
 	zstd.WithEncoderLevel(zstd.SpeedFastest),
 	zstd.WithAllLitEntropyCompression(true),
-}
-
-type countingWriter struct{ n int64 }
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	c.n += int64(len(p))
-	return len(p), nil
 }
 
 // ChecksumError says a backup's bytes are not the ones that were written.

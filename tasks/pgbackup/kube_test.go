@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/stevedore-dev/stevedore/tasks/internal/iocount"
 	"github.com/stevedore-dev/stevedore/tasks/internal/pgtest"
 	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
@@ -64,9 +65,9 @@ func TestKubeStandInTruncatedDumpIsRefused(t *testing.T) {
 	db, err := pgtarget.OpenPod(t.Context(), flags)
 	require.NoError(t, err)
 
-	full := &countWriter{}
+	full := &iocount.Writer{}
 	require.NoError(t, db.Dump(t.Context(), full))
-	for _, cut := range []int64{1, full.n / 3, full.n / 2, full.n - 200, full.n - 1} {
+	for _, cut := range []int64{1, full.N / 3, full.N / 2, full.N - 200, full.N - 1} {
 		t.Run(strconv.FormatInt(cut, 10), func(t *testing.T) {
 			t.Setenv("STANDIN_TRUNCATE", strconv.FormatInt(cut, 10))
 			st, err := store.Open(t.TempDir())
@@ -76,7 +77,7 @@ func TestKubeStandInTruncatedDumpIsRefused(t *testing.T) {
 			var truncated *pgtarget.TruncatedError
 			var incomplete *pgbackup.IncompleteDumpError
 			assert.True(t, errors.As(err, &truncated) || errors.As(err, &incomplete), "%v", err)
-			if cut == full.n-1 {
+			if cut == full.N-1 {
 				// Only the final blank line is lost: the dump's own trailer looks
 				// whole, so only the pod's byte count and sha256 can tell.
 				assert.ErrorAs(t, err, &truncated)
@@ -117,12 +118,8 @@ func TestKubeStandInErrorsAreClear(t *testing.T) {
 			_, err := pgtarget.OpenPod(ctx, f)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.wantErr)
-			var ce *pgtarget.ClusterError
+			var ce *pgtarget.UnavailableError
 			assert.ErrorAs(t, err, &ce, "comes with the next command")
 		})
 	}
 }
-
-type countWriter struct{ n int64 }
-
-func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }

@@ -190,7 +190,7 @@ func TestBadBackupTellsTheBackupFromTheEnvironment(t *testing.T) {
 		{pgtarget.ParseExit("psql", 137, ""), false},
 		{context.Canceled, false},
 		{fmt.Errorf("wrapped: %w", context.Canceled), false},
-		{&pgtarget.ContainerError{Msg: "database container db stopped"}, false},
+		{&pgtarget.UnavailableError{Msg: "database container db stopped"}, false},
 		{errors.New("Docker engine not reachable"), false},
 	}
 	for _, tt := range tests {

@@ -3,21 +3,17 @@ package pgtarget
 import (
 	"archive/tar"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 	"strings"
-	"sync"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
-	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/proc"
 )
@@ -37,22 +33,12 @@ type Docker struct {
 	transport string
 }
 
-// ContainerError says the database container cannot be used, and what to do.
-type ContainerError struct {
-	Msg, NextCmd string
-}
-
-func (e *ContainerError) Error() string { return e.Msg }
-
-// Next is the command that fixes it.
-func (e *ContainerError) Next() string { return e.NextCmd }
-
 // OpenContainer returns the database in the running container ref (a name or
 // an ID), reading its credentials from the container's own environment.
 func OpenContainer(ctx context.Context, eng *engine.Engine, ref string) (*Docker, error) {
 	res, err := eng.ContainerInspect(ctx, ref, client.ContainerInspectOptions{})
 	if cerrdefs.IsNotFound(err) {
-		return nil, &ContainerError{Msg: fmt.Sprintf("no container named %q on this Docker engine", ref), NextCmd: "docker ps"}
+		return nil, &UnavailableError{Msg: fmt.Sprintf("no container named %q on this Docker engine", ref), NextCmd: "docker ps"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("inspect container %s: %w", ref, err)
@@ -64,7 +50,7 @@ func OpenContainer(ctx context.Context, eng *engine.Engine, ref string) (*Docker
 		if c.State != nil {
 			state = string(c.State.Status)
 		}
-		return nil, &ContainerError{Msg: fmt.Sprintf("database container %s is not running (%s)", name, state), NextCmd: "docker start " + name}
+		return nil, &UnavailableError{Msg: fmt.Sprintf("database container %s is not running (%s)", name, state), NextCmd: "docker start " + name}
 	}
 	var env []string
 	if c.Config != nil {
@@ -100,45 +86,6 @@ func networkAddress(ns *container.NetworkSettings) string {
 		}
 	}
 	return ""
-}
-
-// FindService returns the name of the running container of a compose
-// project's service.
-func FindService(ctx context.Context, eng *engine.Engine, project, service string) (string, error) {
-	list, err := eng.ContainerList(ctx, client.ContainerListOptions{
-		All: true,
-		Filters: make(client.Filters).
-			Add("label", composecli.LabelProject+"="+project).
-			Add("label", composecli.LabelService+"="+service),
-	})
-	if err != nil {
-		return "", fmt.Errorf("list containers of %s/%s: %w", project, service, err)
-	}
-	var stopped []string
-	for _, c := range list.Items {
-		if c.Labels[composecli.LabelOneOff] == "True" {
-			continue
-		}
-		name := strings.TrimPrefix(firstOr(c.Names, c.ID), "/")
-		if c.State == container.StateRunning {
-			return name, nil
-		}
-		stopped = append(stopped, name)
-	}
-	if len(stopped) > 0 {
-		return "", &ContainerError{Msg: fmt.Sprintf("the %s service of compose project %s is not running (%s)", service, project, strings.Join(stopped, ", ")),
-			NextCmd: "go tool mage env:up"}
-	}
-	return "", &ContainerError{
-		Msg:     fmt.Sprintf("no database container: compose project %s has no %s service running; pass -container=NAME or set STEVEDORE_DB_CONTAINER", project, service),
-		NextCmd: "docker ps"}
-}
-
-func firstOr(s []string, def string) string {
-	if len(s) > 0 {
-		return s[0]
-	}
-	return def
 }
 
 // Name is the container's name.
@@ -242,11 +189,11 @@ func (d *Docker) attach(ctx context.Context, args []string, stdin bool) (string,
 }
 
 // containerErr turns an error about a container that stopped meanwhile into
-// a ContainerError.
+// a UnavailableError.
 func (d *Docker) containerErr(ctx context.Context, err error) error {
 	res, ierr := d.eng.ContainerInspect(context.WithoutCancel(ctx), d.id, client.ContainerInspectOptions{})
 	if ierr == nil && res.Container.State != nil && !res.Container.State.Running {
-		return &ContainerError{Msg: fmt.Sprintf("database container %s stopped", d.name), NextCmd: "docker start " + d.name}
+		return &UnavailableError{Msg: fmt.Sprintf("database container %s stopped", d.name), NextCmd: "docker start " + d.name}
 	}
 	return err
 }
@@ -263,79 +210,4 @@ func (d *Docker) readFile(ctx context.Context, path string) (string, error) {
 	}
 	data, err := io.ReadAll(io.LimitReader(tr, 1<<16))
 	return strings.TrimRight(string(data), "\r\n"), err
-}
-
-// Dump runs pg_dump in a sidecar container and copies its output into w:
-// through a FIFO in a folder the engine shares with this machine where it
-// provably does, else through the engine's exec stream.
-func (d *Docker) Dump(ctx context.Context, w io.Writer) error {
-	if d.folderShared() {
-		err := d.fifoDump(ctx, w)
-		if !d.noSharedFolder(err) {
-			return err
-		}
-	}
-	d.transport = viaExec
-	return d.execDump(ctx, w)
-}
-
-// Load runs psql in a sidecar container reading r, through the same path
-// as Dump.
-func (d *Docker) Load(ctx context.Context, db string, r io.Reader) (Tags, error) {
-	if d.folderShared() {
-		tags, err := d.fifoLoad(ctx, db, r)
-		if !d.noSharedFolder(err) {
-			return tags, err
-		}
-	}
-	d.transport = viaExec
-	return d.execLoad(ctx, db, r)
-}
-
-// Transport says how the last Dump or Load moved its data.
-func (d *Docker) Transport() string { return d.transport }
-
-const (
-	viaFIFO = "a FIFO in a folder shared with the engine"
-	viaExec = "the Docker engine's exec stream"
-)
-
-// unshared holds the addresses of the engines seen not to share this
-// machine's folders, so that only the first transfer of a run pays for
-// finding out.
-var unshared sync.Map
-
-// DataPathEnv picks the data path: "stream" skips the FIFO handshake (an
-// engine known not to share this machine's folders), anything else lets
-// the handshake decide.
-const DataPathEnv = "STEVEDORE_DATA_PATH"
-
-func (d *Docker) folderShared() bool {
-	if os.Getenv(DataPathEnv) == "stream" {
-		return false
-	}
-	_, no := unshared.Load(d.eng.DaemonHost())
-	return !no
-}
-
-// noSharedFolder reports whether err says the FIFO path cannot work with
-// this engine, and remembers it.
-func (d *Docker) noSharedFolder(err error) bool {
-	if !errors.Is(err, errNoSharedFolder) {
-		d.transport = viaFIFO
-		return false
-	}
-	unshared.Store(d.eng.DaemonHost(), true)
-	return true
-}
-
-// errNoSharedFolder says the engine does not see this machine's folders, so
-// the FIFO path cannot work; nothing was transferred.
-var errNoSharedFolder = errors.New("the engine does not share this machine's folders")
-
-// lastLine returns the last line of s with words, trimmed.
-func lastLine(s string) string {
-	var t proc.Tail
-	_, _ = t.Write([]byte(s))
-	return t.LastLine()
 }

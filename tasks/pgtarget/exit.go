@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/stevedore-dev/stevedore/tasks/proc"
 )
 
 // ExitError says a client program (psql, pg_dump) ended with an error.
@@ -118,7 +120,7 @@ var notAnError = map[string]bool{"00": true, "01": true, "02": true}
 
 // ParseExit reads the stderr of a client program that exited with status.
 func ParseExit(program string, status int, stderr string) *ExitError {
-	e := &ExitError{Program: program, Status: status, Last: lastLine(stderr)}
+	e := &ExitError{Program: program, Status: status, Last: proc.LastLine(stderr)}
 	lines := strings.Split(strings.ReplaceAll(stderr, "\r\n", "\n"), "\n")
 	for i, l := range lines {
 		m := serverErrorLine.FindStringSubmatch(l)

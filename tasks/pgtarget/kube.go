@@ -54,24 +54,16 @@ func ExecArgs(base []string, pod, container string, stdin bool, script string, a
 	return append(out, args...)
 }
 
-// ClusterError says the cluster, a namespace or a pod is not there.
-type ClusterError struct{ Msg, NextCmd string }
-
-func (e *ClusterError) Error() string { return e.Msg }
-
-// Next is the command that shows what is there.
-func (e *ClusterError) Next() string { return e.NextCmd }
-
-// kubectlError turns kubectl's complaint into a ClusterError with the next command.
+// kubectlError turns kubectl's complaint into a UnavailableError with the next command.
 func kubectlError(base []string, err error, stderr string) error {
-	msg := orNoMessage(lastLine(stderr))
+	msg := orNoMessage(proc.LastLine(stderr))
 	switch {
 	case strings.Contains(stderr, "Unable to connect to the server"), strings.Contains(stderr, "connection refused"):
-		return &ClusterError{Msg: "Kubernetes cluster not reachable: " + msg, NextCmd: strings.Join(append(base[:len(base):len(base)], "cluster-info"), " ")}
+		return &UnavailableError{Msg: "Kubernetes cluster not reachable: " + msg, NextCmd: strings.Join(append(base[:len(base):len(base)], "cluster-info"), " ")}
 	case strings.Contains(stderr, "NotFound"):
-		return &ClusterError{Msg: msg, NextCmd: strings.Join(append(base[:len(base):len(base)], "get", "pods"), " ")}
+		return &UnavailableError{Msg: msg, NextCmd: strings.Join(append(base[:len(base):len(base)], "get", "pods"), " ")}
 	case errors.Is(err, exec.ErrNotFound):
-		return &ClusterError{Msg: "kubectl is not installed", NextCmd: "kubectl version --client"}
+		return &UnavailableError{Msg: "kubectl is not installed", NextCmd: "kubectl version --client"}
 	}
 	return fmt.Errorf("kubectl: %w: %s", err, msg)
 }
@@ -106,12 +98,12 @@ func OpenPod(ctx context.Context, f Flags) (*Kube, error) {
 		return nil, err
 	}
 	if len(pods) == 0 {
-		return nil, &ClusterError{Msg: fmt.Sprintf("no pod matches %s%s", f.Selector, inNamespace(f)),
+		return nil, &UnavailableError{Msg: fmt.Sprintf("no pod matches %s%s", f.Selector, inNamespace(f)),
 			NextCmd: strings.Join(append(base, "get", "pods", "--show-labels"), " ")}
 	}
 	pod, container, err := PickPod(pods, f.KContainer)
 	if err != nil {
-		return nil, &ClusterError{Msg: err.Error(), NextCmd: strings.Join(append(base, "get", "pods"), " ")}
+		return nil, &UnavailableError{Msg: err.Error(), NextCmd: strings.Join(append(base, "get", "pods"), " ")}
 	}
 	k := &Kube{base: base, pod: pod.Metadata.Name, container: container, namespace: pod.Metadata.Namespace}
 	vars, err := k.run(ctx, nil, nil, `printf '%s\n%s\n%s\n' "${POSTGRES_USER:-postgres}" "${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" "${PGPORT:-5432}"`)

@@ -8,10 +8,14 @@ import (
 	"strings"
 )
 
-// Kinds of target.
+// Kind is where a database runs.
+type Kind string
+
+// Kinds of target; KindAuto (or "") lets Select decide.
 const (
-	KindDocker     = "docker"
-	KindKubernetes = "kubernetes"
+	KindDocker     Kind = "docker"
+	KindKubernetes Kind = "kubernetes"
+	KindAuto       Kind = "auto"
 )
 
 // DefaultSelector finds PostgreSQL pods when neither -pod nor -selector is given.
@@ -20,7 +24,7 @@ const DefaultSelector = "app=postgres"
 // Flags are what a user said about where the database is: the db targets'
 // flags and STEVEDORE_TARGET.
 type Flags struct {
-	Target     string // STEVEDORE_TARGET: docker, kubernetes or auto (empty: auto)
+	Target     Kind   // STEVEDORE_TARGET: docker, kubernetes or auto (empty: auto)
 	Container  string // -container (or STEVEDORE_DB_CONTAINER)
 	Kube       bool   // -kube
 	Namespace  string // -namespace
@@ -32,7 +36,7 @@ type Flags struct {
 
 // Selection is the target chosen and why, which is always said out loud.
 type Selection struct {
-	Kind   string
+	Kind   Kind
 	Reason string
 	Flags  Flags
 }
@@ -83,14 +87,20 @@ func (f Flags) WantsKubernetes() bool {
 	return f.Target == KindKubernetes || len(f.kubeFlags()) > 0
 }
 
+// Probes tell Select whether each kind of target answers; each is asked
+// only when the flags leave the choice open, and a nil one answers no.
+type Probes struct {
+	Docker  func() bool // the Docker engine answers
+	Cluster func() bool // a Kubernetes cluster answers
+}
+
 // Select decides between Docker and Kubernetes. Explicit choices win and
 // conflicting ones are an error; otherwise Docker when its engine answers,
-// Kubernetes when only a cluster answers. dockerUp and clusterUp are asked
-// only when needed.
-func Select(f Flags, dockerUp, clusterUp func() bool) (Selection, error) {
+// Kubernetes when only a cluster answers.
+func Select(f Flags, answers Probes) (Selection, error) {
 	kube := f.kubeFlags()
 	switch {
-	case f.Target != "" && f.Target != "auto" && f.Target != KindDocker && f.Target != KindKubernetes:
+	case f.Target != "" && f.Target != KindAuto && f.Target != KindDocker && f.Target != KindKubernetes:
 		return Selection{}, fmt.Errorf("STEVEDORE_TARGET=%s: use docker, kubernetes or auto", f.Target)
 	case f.Container != "" && len(kube) > 0:
 		return Selection{}, fmt.Errorf("-container names a Docker container but %v are for Kubernetes: give one or the other", kube)
@@ -113,9 +123,9 @@ func Select(f Flags, dockerUp, clusterUp func() bool) (Selection, error) {
 		return Selection{Kind: KindDocker, Reason: "STEVEDORE_TARGET=docker", Flags: f}, nil
 	case f.Container != "":
 		return Selection{Kind: KindDocker, Reason: "-container given", Flags: f}, nil
-	case dockerUp():
+	case answers.Docker != nil && answers.Docker():
 		return Selection{Kind: KindDocker, Reason: "the Docker engine answers", Flags: f}, nil
-	case clusterUp():
+	case answers.Cluster != nil && answers.Cluster():
 		return Selection{Kind: KindKubernetes, Reason: "no Docker engine answers, a Kubernetes cluster does", Flags: f}, nil
 	}
 	return Selection{}, errors.New("no database target: the Docker engine does not answer and no Kubernetes cluster does (kubectl)")

@@ -14,7 +14,7 @@ func TestSelect(t *testing.T) {
 		flags      Flags
 		docker     func() bool
 		cluster    func() bool
-		wantKind   string
+		wantKind   Kind
 		wantErr    string
 		wantReason string
 	}{
@@ -37,7 +37,7 @@ func TestSelect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sel, err := Select(tt.flags, tt.docker, tt.cluster)
+			sel, err := Select(tt.flags, Probes{Docker: tt.docker, Cluster: tt.cluster})
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
@@ -48,14 +48,14 @@ func TestSelect(t *testing.T) {
 			assert.Equal(t, tt.wantReason, sel.Reason)
 		})
 	}
-	sel, err := Select(Flags{Kube: true}, up, up)
+	sel, err := Select(Flags{Kube: true}, Probes{Docker: up, Cluster: up})
 	require.NoError(t, err)
 	assert.Equal(t, DefaultSelector, sel.Flags.Selector, "app=postgres by default")
 	assert.True(t, Flags{KContainer: "pg"}.WantsKubernetes())
 	assert.True(t, Flags{Target: KindKubernetes}.WantsKubernetes())
 	assert.False(t, Flags{Container: "db", Target: "auto"}.WantsKubernetes())
 	asked := false
-	_, _ = Select(Flags{Container: "db"}, func() bool { asked = true; return true }, up)
+	_, _ = Select(Flags{Container: "db"}, Probes{Docker: func() bool { asked = true; return true }, Cluster: up})
 	assert.False(t, asked, "an explicit choice asks nothing")
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/stevedore-dev/stevedore/tasks/internal/iocount"
 )
 
 // The stream protocol moves a dump or a load through a byte stream that may
@@ -47,7 +49,7 @@ rm -rf "$d"
 // came through.
 func streamDump(ctx context.Context, run runScript, c Credentials, w io.Writer, via string) error {
 	h := sha256.New()
-	n := &countingWriter{}
+	n := &iocount.Writer{}
 	stderr, err := run(ctx, nil, io.MultiWriter(w, h, n), dumpScript, DumpArgs(c, "/dev/stdout")...)
 	if err != nil {
 		return err
@@ -55,11 +57,11 @@ func streamDump(ctx context.Context, run runScript, c Credentials, w io.Writer, 
 	r, ok := parseReport(stderr)
 	switch {
 	case !ok:
-		return &TruncatedError{Via: via, Got: n.n, Sent: -1}
+		return &TruncatedError{Via: via, Got: n.N, Sent: -1}
 	case r.exit != 0:
 		return ParseExit("pg_dump", r.exit, r.stderr)
-	case r.bytes != n.n || r.sha256 != hex.EncodeToString(h.Sum(nil)):
-		return &TruncatedError{Via: via, Got: n.n, Sent: r.bytes}
+	case r.bytes != n.N || r.sha256 != hex.EncodeToString(h.Sum(nil)):
+		return &TruncatedError{Via: via, Got: n.N, Sent: r.bytes}
 	}
 	return nil
 }
@@ -67,7 +69,7 @@ func streamDump(ctx context.Context, run runScript, c Credentials, w io.Writer, 
 // streamLoad runs psql through run on r into db and checks that psql was
 // given every byte.
 func streamLoad(ctx context.Context, run runScript, c Credentials, db string, r io.Reader, via string) (Tags, error) {
-	sent := &countingReader{r: r}
+	sent := &iocount.Reader{R: r}
 	pr, pw := io.Pipe()
 	tags := make(chan Tags, 1)
 	go func() {
@@ -84,11 +86,11 @@ func streamLoad(ctx context.Context, run runScript, c Credentials, db string, r 
 	rep, ok := parseReport(stderr)
 	switch {
 	case !ok:
-		return Tags{}, &TruncatedError{Via: via, Got: sent.n, Sent: -1}
+		return Tags{}, &TruncatedError{Via: via, Got: sent.N, Sent: -1}
 	case rep.exit != 0:
 		return Tags{}, ParseExit("psql", rep.exit, rep.stderr)
-	case rep.bytes != sent.n:
-		return Tags{}, &TruncatedError{Via: via, Got: rep.bytes, Sent: sent.n}
+	case rep.bytes != sent.N:
+		return Tags{}, &TruncatedError{Via: via, Got: rep.bytes, Sent: sent.N}
 	}
 	return stored, nil
 }
@@ -133,22 +135,4 @@ func parseReport(stderr string) (report, bool) {
 	}
 	r.stderr = strings.Join(rest, "\n")
 	return r, r.exit >= 0 && r.bytes >= 0
-}
-
-type countingWriter struct{ n int64 }
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	c.n += int64(len(p))
-	return len(p), nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }

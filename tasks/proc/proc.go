@@ -4,7 +4,6 @@
 package proc
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -71,7 +70,11 @@ func (t *Tail) Cause() string {
 }
 
 // LastLine returns the last non-blank line written, trimmed.
-func (t *Tail) LastLine() string {
-	lines := bytes.Split(bytes.TrimRight(t.buf, " \t\r\n"), []byte("\n"))
-	return strings.TrimSpace(string(lines[len(lines)-1]))
+func (t *Tail) LastLine() string { return LastLine(string(t.buf)) }
+
+// LastLine returns the last non-blank line of s, trimmed: where a program
+// says why it failed.
+func LastLine(s string) string {
+	lines := strings.Split(strings.TrimRight(s, " \t\r\n"), "\n")
+	return strings.TrimSpace(lines[len(lines)-1])
 }

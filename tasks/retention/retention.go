@@ -15,7 +15,7 @@ import (
 type Item struct {
 	Name   string
 	When   time.Time // from the backup's own record or name, never the file's mtime
-	Good   bool      // not known to be broken
+	Good   bool      // may be restored as "the latest" (store.Entry.Restorable)
 	Pinned string    // kept whatever the policy says, for this reason ("just taken")
 }
 

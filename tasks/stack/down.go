@@ -3,7 +3,6 @@ package stack
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
@@ -21,15 +20,6 @@ type DownOptions struct {
 	Volumes  bool // also delete the named volumes (the database's data)
 	Force    bool // delete volumes even when the backup failed
 }
-
-// BackupFailedError refuses to destroy data whose backup failed.
-type BackupFailedError struct{ Err error }
-
-func (e *BackupFailedError) Error() string {
-	return fmt.Sprintf("the backup failed (%v), so the volumes were kept; pass -force to delete them anyway", e.Err)
-}
-
-func (e *BackupFailedError) Unwrap() error { return e.Err }
 
 // Down is env:down: a backup of the database first (a broken database is
 // reported and the stop goes on, unless volumes are to be deleted), then

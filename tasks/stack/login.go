@@ -39,7 +39,7 @@ func mendLogin(ctx context.Context, eng *engine.Engine, s settings.Settings, out
 		case errors.Is(err, pgtarget.ErrWrongPassword):
 			return setPassword(ctx, db, s, out)
 		case errors.As(err, &noRole):
-			return &pgtarget.ContainerError{
+			return &pgtarget.UnavailableError{
 				Msg: fmt.Sprintf("%v: put its POSTGRES_USER back in %s, or start over with an empty database (env:down -volumes deletes its data)",
 					noRole, filepath.Base(s.EnvFile)),
 				NextCmd: "go tool mage env:down -volumes"}
@@ -62,7 +62,7 @@ func mendLogin(ctx context.Context, eng *engine.Engine, s settings.Settings, out
 // waitable reports whether err may pass: the server or its container is
 // still starting.
 func waitable(err error) bool {
-	var notRunning *pgtarget.ContainerError
+	var notRunning *pgtarget.UnavailableError
 	return errors.Is(err, pgtarget.ErrNotReady) || errors.As(err, &notRunning)
 }
 
@@ -77,7 +77,7 @@ func openDB(ctx context.Context, eng *engine.Engine, s settings.Settings) (*pgta
 func setPassword(ctx context.Context, db *pgtarget.Docker, s settings.Settings, out *term.Printer) error {
 	user := db.Credentials().User
 	if err := db.SetPassword(ctx); err != nil {
-		return &pgtarget.ContainerError{
+		return &pgtarget.UnavailableError{
 			Msg: fmt.Sprintf("the database volume was made with another password for %s, and setting the one in %s failed: %v",
 				user, filepath.Base(s.EnvFile), err),
 			NextCmd: fmt.Sprintf(`docker exec -it %s psql -U %s -d postgres -c "\password %s"`, db.Name(), user, user)}

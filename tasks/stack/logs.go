@@ -124,11 +124,3 @@ func Logs(ctx context.Context, s settings.Settings, w io.Writer, opts LogOptions
 	}
 	return <-errs
 }
-
-// StackDownError says the stack has no containers.
-type StackDownError struct{ Project string }
-
-func (e *StackDownError) Error() string { return "stack " + e.Project + " is not running" }
-
-// Next starts it.
-func (e *StackDownError) Next() string { return "go tool mage env:up" }

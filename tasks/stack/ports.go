@@ -1,77 +1,68 @@
 package stack
 
 import (
-	"bufio"
+	"context"
 	"fmt"
-	"io"
-	"net"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
+
+	"github.com/stevedore-dev/stevedore/tasks/engine"
+	"github.com/stevedore-dev/stevedore/tasks/settings"
 )
 
-// PortFree reports whether a TCP port can be listened on, on every interface
-// (as Docker publishes it).
-func PortFree(port int) bool {
-	l, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+// PortConflict is a port a service publishes that something else holds.
+type PortConflict struct {
+	Port    int
+	Service string
+	Holder  string // who holds it, "" when that cannot be told
+}
+
+// HolderName names the holder for people: "another program" when unknown.
+func (c PortConflict) HolderName() string {
+	if c.Holder == "" {
+		return "another program"
+	}
+	return c.Holder
+}
+
+// Next is the command that shows who listens on the port.
+func (c PortConflict) Next() string { return fmt.Sprintf("ss -ltnp 'sport = :%d'", c.Port) }
+
+// PortConflicts lists the ports the given services publish that are held
+// by something other than this stack's own containers: what would stop them
+// from starting. env:up refuses to start on one; the doctor names them all.
+// An engine on another machine publishes on that machine, so nothing here
+// can be checked: Compose says if a port is taken there.
+func PortConflicts(ctx context.Context, eng *engine.Engine, s settings.Settings, services []string) ([]PortConflict, error) {
+	if !eng.Local() {
+		return nil, nil
+	}
+	published, err := s.Published(services)
 	if err != nil {
-		return false
+		return nil, err
 	}
-	l.Close()
-	return true
-}
-
-// ListeningInodes reads /proc/net/tcp or tcp6 and returns the socket inode of
-// each port in LISTEN state.
-func ListeningInodes(r io.Reader) map[int]string {
-	out := map[int]string{}
-	sc := bufio.NewScanner(r)
-	sc.Scan() // header
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 10 || f[3] != "0A" { // 0A: TCP_LISTEN
-			continue
-		}
-		_, hexPort, ok := strings.Cut(f[1], ":")
-		if !ok {
-			continue
-		}
-		port, err := strconv.ParseInt(hexPort, 16, 32)
-		if err == nil {
-			out[int(port)] = f[9]
-		}
-	}
-	return out
-}
-
-// PortHolder names the host process listening on port, e.g. "python3
-// (pid 4242)", or "" when it cannot be told (another user's process, or
-// another network namespace).
-func PortHolder(port int) string {
-	inode := ""
-	for _, f := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-		if fh, err := os.Open(f); err == nil {
-			if in, ok := ListeningInodes(fh)[port]; ok {
-				inode = in
+	ours := map[int]bool{}
+	if running, err := observe(ctx, eng, s.Project); err == nil {
+		for _, s := range running {
+			for _, p := range s.Ports {
+				ours[p.Host] = true
 			}
-			fh.Close()
-		}
-		if inode != "" {
-			break
 		}
 	}
-	if inode == "" {
-		return ""
-	}
-	target := "socket:[" + inode + "]"
-	procs, _ := filepath.Glob("/proc/[0-9]*/fd/*")
-	for _, fd := range procs {
-		if link, err := os.Readlink(fd); err == nil && link == target {
-			pid := strings.Split(fd, "/")[2]
-			comm, _ := os.ReadFile("/proc/" + pid + "/comm")
-			return fmt.Sprintf("%s (pid %s)", strings.TrimSpace(string(comm)), pid)
+	var conflicts []PortConflict
+	for _, p := range published {
+		if ours[p.Port] || PortFree(p.Port) {
+			continue
 		}
+		conflicts = append(conflicts, PortConflict{Port: p.Port, Service: p.Service, Holder: HolderOf(ctx, eng, p.Port)})
 	}
-	return ""
+	return conflicts, nil
+}
+
+// checkPorts fails before anything starts when a port the stack publishes
+// is held by something other than this stack.
+func checkPorts(ctx context.Context, eng *engine.Engine, s settings.Settings, services []string) error {
+	conflicts, err := PortConflicts(ctx, eng, s, services)
+	if err != nil || len(conflicts) == 0 {
+		return err
+	}
+	return &PortBusyError{PortConflict: conflicts[0]}
 }

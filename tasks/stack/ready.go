@@ -1,13 +1,7 @@
 package stack
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"sync"
-	"time"
 )
 
 // Readiness is the verdict on one expected service.
@@ -60,55 +54,4 @@ func Judge(expected []string, observed []Service, probes map[string]error) []Rea
 		out = append(out, r)
 	}
 	return out
-}
-
-// probeClient bounds every probe: a probe that hangs is a probe that failed.
-var probeClient = &http.Client{Timeout: 2 * time.Second}
-
-// Probe GETs url: ready on 200, and when the body is JSON with a "status"
-// field, only if that field is "ok" (a healthy container can still answer
-// 503, or 200 with a failing status).
-func Probe(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := probeClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s answered %s", url, resp.Status)
-	}
-	var health struct {
-		Status *string `json:"status"`
-	}
-	if json.Unmarshal(body, &health) == nil && health.Status != nil && *health.Status != "ok" {
-		return fmt.Errorf("%s says status %q", url, *health.Status)
-	}
-	return nil
-}
-
-// ProbeAll probes, concurrently, every running service that has a probe.
-func ProbeAll(ctx context.Context, observed []Service) map[string]error {
-	results := map[string]error{}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, s := range observed {
-		if s.Probe == "" || s.State != "running" {
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := Probe(ctx, s.Probe)
-			mu.Lock()
-			results[s.Name] = err
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return results
 }

@@ -61,6 +61,10 @@ func TestProbe(t *testing.T) {
 			w.Write([]byte(`hello`))
 		case "/degraded":
 			w.Write([]byte(`{"status":"degraded"}`))
+		case "/openapi.json":
+			w.Write([]byte(`{"openapi":"3.1.0"}`))
+		case "/broken.json":
+			w.Write([]byte(`{"openapi":`))
 		default:
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
@@ -71,6 +75,8 @@ func TestProbe(t *testing.T) {
 	assert.NoError(t, Probe(ctx, srv.URL+"/plain"))
 	assert.ErrorContains(t, Probe(ctx, srv.URL+"/degraded"), `status "degraded"`)
 	assert.ErrorContains(t, Probe(ctx, srv.URL+"/down"), "503")
+	assert.NoError(t, Probe(ctx, srv.URL+"/openapi.json"))
+	assert.ErrorContains(t, Probe(ctx, srv.URL+"/broken.json"), "not valid JSON")
 	assert.Error(t, Probe(ctx, "http://127.0.0.1:1/health"))
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -118,4 +119,17 @@ func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func printTable(out *term.Printer, services []Service) {
+	sort.Slice(services, func(i, j int) bool { return services[i].Name < services[j].Name })
+	rows := [][]string{{"SERVICE", "STATE", "HEALTH", "URLS"}}
+	for _, s := range services {
+		health := s.Health
+		if health == "" {
+			health = "-"
+		}
+		rows = append(rows, []string{s.Name, s.State, health, strings.Join(s.URLs, " ")})
+	}
+	out.Table(rows)
 }

@@ -246,26 +246,45 @@ func (e *NotFoundError) Next() string { return "go tool mage db:list" }
 // SafetyPrefix starts the names of the safety backups db:restore takes.
 const SafetyPrefix = "pre-restore"
 
-// Latest returns the newest backup that is not known to be broken and is
-// not a restore's safety backup: restoring "the latest" twice must not undo
-// the first restore. Safety backups are restored by name.
+// Restorable reports whether the entry may be "the latest good backup": not
+// known to be broken, and not a restore's safety backup (restoring "the
+// latest" twice must not undo the first restore; safety backups are
+// restored by name).
+func (e Entry) Restorable() bool {
+	return e.Good() && !strings.HasPrefix(e.Name, SafetyPrefix+"_")
+}
+
+// NewestGood returns the first Restorable entry of entries, newest first
+// as List returns them: the one db:restore -latest restores, retention
+// never deletes and the doctor judges the age of.
+func NewestGood(entries []Entry) (Entry, bool) {
+	for _, e := range entries {
+		if e.Restorable() {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Latest returns the newest good backup (see NewestGood).
 func (s *Store) Latest() (Entry, error) {
 	all, err := s.List()
 	if err != nil {
 		return Entry{}, err
 	}
-	for _, e := range all {
-		if e.Good() && !strings.HasPrefix(e.Name, SafetyPrefix+"_") {
-			return e, nil
-		}
+	if e, ok := NewestGood(all); ok {
+		return e, nil
 	}
-	return Entry{}, errNoBackups{s.Dir}
+	return Entry{}, &NoBackupsError{Dir: s.Dir}
 }
 
-type errNoBackups struct{ dir string }
+// NoBackupsError says the folder holds no good backup.
+type NoBackupsError struct{ Dir string }
 
-func (e errNoBackups) Error() string { return "no backups in " + e.dir }
-func (e errNoBackups) Next() string  { return "go tool mage db:backup" }
+func (e *NoBackupsError) Error() string { return "no backups in " + e.Dir }
+
+// Next takes one.
+func (e *NoBackupsError) Next() string { return "go tool mage db:backup" }
 
 // CleanLeftovers removes what interrupted runs left: the hidden temporary
 // files of CreatePending, and data files whose record was never written.

@@ -1,0 +1,66 @@
+package stack
+
+import (
+	"fmt"
+	"strings"
+)
+
+// PartlyUpError says env:up was interrupted after it began starting
+// containers: some may be running.
+type PartlyUpError struct{ Err error }
+
+func (e *PartlyUpError) Error() string {
+	return "interrupted while the stack was starting: some services may be running"
+}
+
+func (e *PartlyUpError) Unwrap() error { return e.Err }
+
+// Next shows what runs.
+func (e *PartlyUpError) Next() string { return "go tool mage env:status" }
+
+// PortBusyError says a port the stack publishes is held by someone else.
+type PortBusyError struct{ PortConflict }
+
+func (e *PortBusyError) Error() string {
+	return fmt.Sprintf("port %d, which %s publishes, is held by %s: stop it, or change the port in the settings file", e.Port, e.Service, e.HolderName())
+}
+
+// Next shows who listens on the port.
+func (e *PortBusyError) Next() string { return e.PortConflict.Next() }
+
+// NotReadyError says which service did not become ready, why, and what it logged.
+type NotReadyError struct {
+	Service string
+	Why     string
+	Logs    string
+}
+
+func (e *NotReadyError) Error() string { return fmt.Sprintf("%s is not ready: %s", e.Service, e.Why) }
+
+// Explain shows the service's last log lines.
+func (e *NotReadyError) Explain() string {
+	if strings.TrimSpace(e.Logs) == "" {
+		return ""
+	}
+	return "last lines of " + e.Service + "'s log:\n" + e.Logs
+}
+
+// Next shows the service's logs.
+func (e *NotReadyError) Next() string { return "go tool mage env:logs -service=" + e.Service }
+
+// StackDownError says the stack has no containers.
+type StackDownError struct{ Project string }
+
+func (e *StackDownError) Error() string { return "stack " + e.Project + " is not running" }
+
+// Next starts it.
+func (e *StackDownError) Next() string { return "go tool mage env:up" }
+
+// BackupFailedError refuses to destroy data whose backup failed.
+type BackupFailedError struct{ Err error }
+
+func (e *BackupFailedError) Error() string {
+	return fmt.Sprintf("the backup failed (%v), so the volumes were kept; pass -force to delete them anyway", e.Err)
+}
+
+func (e *BackupFailedError) Unwrap() error { return e.Err }
