@@ -40,18 +40,6 @@ func Prune(ctx context.Context, cfg Config, p retention.Policy, dryRun bool) err
 	return nil
 }
 
-// FailedBackupError stops pruning after a failed backup: the old backups may
-// be all there is.
-type FailedBackupError struct{ F store.Failure }
-
-func (e *FailedBackupError) Error() string {
-	return fmt.Sprintf("the last backup (%s, at %s) failed: %s; nothing is pruned until a backup succeeds",
-		e.F.Name, e.F.At.Local().Format("2006-01-02 15:04:05"), e.F.Error)
-}
-
-// Next takes a backup that succeeds.
-func (e *FailedBackupError) Next() string { return "go tool mage db:backup" }
-
 // prune applies p to the backup folder; pinned (a name, or "") is kept
 // whatever its time.
 func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool, pinned string) error {

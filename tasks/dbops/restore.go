@@ -25,26 +25,6 @@ type Choice struct {
 // ErrCancelled is a user's "no" at a menu or a confirmation.
 var ErrCancelled = errors.New("cancelled: nothing was changed")
 
-// ChoiceNeededError asks for -name or -latest where no one can answer a menu.
-type ChoiceNeededError struct{}
-
-func (ChoiceNeededError) Error() string {
-	return "which backup? pass -name=NAME or -latest (no terminal to show a menu on)"
-}
-
-// Next lists the names.
-func (ChoiceNeededError) Next() string { return "go tool mage db:list" }
-
-// ConfirmNeededError asks for -yes where no one can confirm.
-type ConfirmNeededError struct{ Command string }
-
-func (e ConfirmNeededError) Error() string {
-	return "this replaces the database; without a terminal to confirm on, pass -yes"
-}
-
-// Next is the same command, confirmed.
-func (e ConfirmNeededError) Next() string { return e.Command + " -yes" }
-
 // RestoreOptions are db:restore's choices beyond the backup.
 type RestoreOptions struct {
 	Yes        bool // do not ask
@@ -175,39 +155,6 @@ func keptWhen(k pgbackup.Kept) string {
 	return " of " + k.At.Local().Format("2006-01-02 15:04:05")
 }
 
-// RestoreError is a failed restore: the database is as it was.
-type RestoreError struct {
-	Err   error
-	Name  string
-	Flags string // the location flags, for the next command
-}
-
-func (e *RestoreError) Error() string {
-	return fmt.Sprintf("%v; the database was not changed", e.Err)
-}
-
-func (e *RestoreError) Unwrap() error { return e.Err }
-
-// Next is another backup when this one is bad, else the same restore once
-// the cause is fixed.
-func (e *RestoreError) Next() string {
-	if pgbackup.BadBackup(e.Err) {
-		return "go tool mage db:list"
-	}
-	return "go tool mage db:restore -name=" + e.Name + e.Flags
-}
-
-// NoRoomError says the server cannot hold the copy a restore or verify loads.
-type NoRoomError struct {
-	Free, Need int64
-	Name       string
-}
-
-func (e *NoRoomError) Error() string {
-	return fmt.Sprintf("the server has %s free where its data lives, and loading %s beside the live database needs about %s: free space on the server first (nothing was changed)",
-		term.Bytes(e.Free), e.Name, term.Bytes(e.Need))
-}
-
 // checkRoom makes sure the server can hold the database a load creates
 // beside the live one. When it cannot, but can once the previous database
 // a restore kept is gone, and dropKept allows, that one is dropped (a
@@ -287,7 +234,7 @@ func (s *session) confirm(yes bool, q, command string) error {
 		return nil
 	}
 	if !s.cfg.InTTY {
-		return ConfirmNeededError{Command: command}
+		return &ConfirmNeededError{Command: command}
 	}
 	if ok, err := confirm(s.cfg.In, s.cfg.Out.Writer(), q); err != nil {
 		return err
@@ -307,7 +254,7 @@ func (s *session) choose(c Choice) (store.Entry, error) {
 	case c.Latest:
 		return s.store.Latest()
 	case !s.cfg.InTTY:
-		return store.Entry{}, ChoiceNeededError{}
+		return store.Entry{}, &ChoiceNeededError{}
 	}
 	entries, err := s.store.List()
 	if err != nil {

@@ -68,20 +68,3 @@ func Verify(ctx context.Context, cfg Config, name string) error {
 	}
 	return nil
 }
-
-// UnfinishedError is a verify that the environment stopped: no verdict on
-// the backup.
-type UnfinishedError struct {
-	Name  string
-	Err   error
-	Flags string // the location flags, for the next command
-}
-
-func (e *UnfinishedError) Error() string {
-	return fmt.Sprintf("the verification of %s could not finish: %v; that says nothing about the backup, whose record is unchanged", e.Name, e.Err)
-}
-
-func (e *UnfinishedError) Unwrap() error { return e.Err }
-
-// Next runs it again, once the cause is fixed.
-func (e *UnfinishedError) Next() string { return "go tool mage db:verify -name=" + e.Name + e.Flags }

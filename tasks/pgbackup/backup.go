@@ -24,13 +24,6 @@ import (
 	"github.com/stevedore-dev/stevedore/tasks/store"
 )
 
-// IncompleteDumpError says pg_dump's output ended before pg_dump finished.
-type IncompleteDumpError struct{ Bytes int64 }
-
-func (e *IncompleteDumpError) Error() string {
-	return fmt.Sprintf("the dump ended after %d bytes without pg_dump's closing line: it is incomplete", e.Bytes)
-}
-
 // Backup dumps db into st under name and returns its record. The data file
 // appears under its name only once complete and flushed, and the record
 // (what makes it a backup) is written after it. On any failure nothing is
@@ -96,13 +89,6 @@ func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name str
 	return rec, nil
 }
 
-// ExistsError refuses a backup whose name is taken: nothing was attempted.
-type ExistsError struct{ Name string }
-
-func (e *ExistsError) Error() string {
-	return fmt.Sprintf("a backup named %s exists already; choose another -name", e.Name)
-}
-
 // databaseSize returns the size of db's database, or 0 when it cannot say.
 func databaseSize(ctx context.Context, db pgtarget.Database) int64 {
 	out, err := db.Query(ctx, db.Credentials().Database, "SELECT pg_database_size(current_database())")
@@ -120,15 +106,6 @@ func databaseSize(ctx context.Context, db pgtarget.Database) int64 {
 var encoderOptions = []zstd.EOption{
 	zstd.WithEncoderLevel(zstd.SpeedFastest),
 	zstd.WithAllLitEntropyCompression(true),
-}
-
-// ChecksumError says a backup's bytes are not the ones that were written.
-type ChecksumError struct {
-	Name, Want, Got string
-}
-
-func (e *ChecksumError) Error() string {
-	return fmt.Sprintf("backup %s is damaged: its checksum is %.12s…, its record says %.12s…", e.Name, e.Got, e.Want)
 }
 
 // CheckSum compares a backup's file with the checksum and size its record

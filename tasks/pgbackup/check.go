@@ -34,17 +34,6 @@ func (c Check) Limits() string {
 		term.Plural(c.InsertTables, "table"), term.Plural(c.Inserts, "INSERT statement"), term.Plural(c.InsertedRows, "row"))
 }
 
-// MismatchError says a restored database differs from what its backup holds.
-type MismatchError struct{ Diffs []string }
-
-func (e *MismatchError) Error() string {
-	shown := e.Diffs
-	if len(shown) > 3 {
-		shown = append(shown[:3:3], fmt.Sprintf("and %d more", len(e.Diffs)-3))
-	}
-	return "the restored data differs from the backup: " + strings.Join(shown, "; ")
-}
-
 // compare checks, table by table, that the server stored (per psql's
 // command tags) the rows each COPY of the dump holds, that every INSERT
 // statement ran, and counts the large objects.

@@ -2,7 +2,6 @@ package pgbackup
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
@@ -35,16 +34,6 @@ func DropKept(ctx context.Context, db pgtarget.Database, kept []Kept) error {
 	}
 	return nil
 }
-
-// NothingToUndoError says no restore kept a previous database.
-type NothingToUndoError struct{ Database string }
-
-func (e *NothingToUndoError) Error() string {
-	return fmt.Sprintf("no previous database of %s is kept: there is no restore to undo", e.Database)
-}
-
-// Next lists what there is.
-func (e *NothingToUndoError) Next() string { return "go tool mage db:list" }
 
 // Undo swaps the newest kept previous database back in. The database it
 // replaces is kept in its turn (named for at), so an undo can be undone.

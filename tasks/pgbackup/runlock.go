@@ -45,11 +45,3 @@ func LockServer(ctx context.Context, db pgtarget.Database) (release func(), err 
 	}
 	return release, nil
 }
-
-// BusyError says another run is restoring, verifying or undoing the same
-// database on its server.
-type BusyError struct{ Database, Holder string }
-
-func (e *BusyError) Error() string {
-	return fmt.Sprintf("another restore, verify or undo of database %s is under way on its server (%s): wait for it to finish", e.Database, e.Holder)
-}

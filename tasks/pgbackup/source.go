@@ -68,17 +68,6 @@ func openSource(e store.Entry) (*source, error) {
 	return s, nil
 }
 
-// DamagedError says a compressed backup cannot be read back: its bytes are
-// not the ones that were written.
-type DamagedError struct {
-	Name string
-	Err  error
-}
-
-func (e *DamagedError) Error() string { return fmt.Sprintf("backup %s is damaged: %v", e.Name, e.Err) }
-
-func (e *DamagedError) Unwrap() error { return e.Err }
-
 // damageReader reports a decompressor's failure as damage.
 type damageReader struct {
 	r    io.Reader

@@ -1,5 +1,7 @@
 package pgtarget
 
+import "fmt"
+
 // UnavailableError says where the database should be (a container, a pod,
 // a cluster) cannot be used, and the command that shows or fixes it.
 type UnavailableError struct {
@@ -10,3 +12,23 @@ func (e *UnavailableError) Error() string { return e.Msg }
 
 // Next is the command that shows or fixes it.
 func (e *UnavailableError) Next() string { return e.NextCmd }
+
+// NoRoleError says the settings name a role the database volume lacks.
+type NoRoleError struct{ Role string }
+
+func (e *NoRoleError) Error() string {
+	return fmt.Sprintf("the database volume has no role %q: it was made with other settings", e.Role)
+}
+
+// TruncatedError says a stream did not arrive whole.
+type TruncatedError struct {
+	Via       string // what carried it: "kubectl exec", "the Docker engine's exec stream"
+	Got, Sent int64
+}
+
+func (e *TruncatedError) Error() string {
+	if e.Sent < 0 {
+		return fmt.Sprintf("the stream through %s ended after %d bytes without the far side's report of what it sent: refused", e.Via, e.Got)
+	}
+	return fmt.Sprintf("the stream through %s arrived incomplete: %d of %d bytes: refused", e.Via, e.Got, e.Sent)
+}

@@ -20,13 +20,6 @@ import (
 // ErrWrongPassword says the server refused the settings' password.
 var ErrWrongPassword = errors.New("password authentication failed")
 
-// NoRoleError says the settings name a role the database volume lacks.
-type NoRoleError struct{ Role string }
-
-func (e *NoRoleError) Error() string {
-	return fmt.Sprintf("the database volume has no role %q: it was made with other settings", e.Role)
-}
-
 // ErrNoNetwork says the container has no network address to log in at.
 var ErrNoNetwork = errors.New("the database container has no network address")
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
@@ -93,19 +92,6 @@ func streamLoad(ctx context.Context, run runScript, c Credentials, db string, r 
 		return Tags{}, &TruncatedError{Via: via, Got: rep.bytes, Sent: sent.N}
 	}
 	return stored, nil
-}
-
-// TruncatedError says a stream did not arrive whole.
-type TruncatedError struct {
-	Via       string // what carried it: "kubectl exec", "the Docker engine's exec stream"
-	Got, Sent int64
-}
-
-func (e *TruncatedError) Error() string {
-	if e.Sent < 0 {
-		return fmt.Sprintf("the stream through %s ended after %d bytes without the far side's report of what it sent: refused", e.Via, e.Got)
-	}
-	return fmt.Sprintf("the stream through %s arrived incomplete: %d of %d bytes: refused", e.Via, e.Got, e.Sent)
 }
 
 // report is what the scripts print on stderr after the stream.

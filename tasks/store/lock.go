@@ -21,21 +21,6 @@ type Holder struct {
 	Since  time.Time `json:"since"`
 }
 
-// BusyError says another run holds the folder.
-type BusyError struct {
-	Path   string
-	Holder Holder
-}
-
-func (e *BusyError) Error() string {
-	h := e.Holder
-	if h.PID == 0 {
-		return fmt.Sprintf("another stevedore run holds %s", e.Path)
-	}
-	return fmt.Sprintf("%s (pid %d, since %s) holds %s: wait for it to finish",
-		h.Action, h.PID, h.Since.Local().Format("15:04:05"), e.Path)
-}
-
 // Lock is a held backup-folder lock.
 type Lock struct{ fl *flock.Flock }
 

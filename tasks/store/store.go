@@ -233,16 +233,6 @@ func (s *Store) Find(name string) (Entry, error) {
 	return Entry{}, &NotFoundError{Name: name, Dir: s.Dir}
 }
 
-// NotFoundError says no backup has the name asked for.
-type NotFoundError struct{ Name, Dir string }
-
-func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("no backup named %q in %s", e.Name, e.Dir)
-}
-
-// Next lists what there is to choose from.
-func (e *NotFoundError) Next() string { return "go tool mage db:list" }
-
 // SafetyPrefix starts the names of the safety backups db:restore takes.
 const SafetyPrefix = "pre-restore"
 
@@ -277,14 +267,6 @@ func (s *Store) Latest() (Entry, error) {
 	}
 	return Entry{}, &NoBackupsError{Dir: s.Dir}
 }
-
-// NoBackupsError says the folder holds no good backup.
-type NoBackupsError struct{ Dir string }
-
-func (e *NoBackupsError) Error() string { return "no backups in " + e.Dir }
-
-// Next takes one.
-func (e *NoBackupsError) Next() string { return "go tool mage db:backup" }
 
 // CleanLeftovers removes what interrupted runs left: the hidden temporary
 // files of CreatePending, and data files whose record was never written.

@@ -170,11 +170,10 @@ type Explainer interface{ Explain() string }
 // and returns the error a target returns to mage: exit status 130 when the
 // work was interrupted (Ctrl-C cancels a target's context), 1 otherwise.
 func (p *Printer) Failed(target string, err error, next string) error {
-	var n Nexter
 	if errors.Is(err, context.Canceled) {
-		if errors.As(err, &n) { // an interruption with something to say
+		if n := NextOf(err); n != "" { // an interruption with something to say
 			p.Fail("%v", err)
-			p.Next(n.Next())
+			p.Next(n)
 		} else {
 			p.Fail("interrupted")
 		}
@@ -188,8 +187,8 @@ func (p *Printer) Failed(target string, err error, next string) error {
 			p.record(" ", line)
 		}
 	}
-	if errors.As(err, &n) {
-		next = n.Next()
+	if n := NextOf(err); n != "" {
+		next = n
 	}
 	if next != "" {
 		p.Next(next)

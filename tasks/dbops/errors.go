@@ -1,0 +1,91 @@
+package dbops
+
+import (
+	"fmt"
+
+	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
+	"github.com/stevedore-dev/stevedore/tasks/store"
+	"github.com/stevedore-dev/stevedore/tasks/term"
+)
+
+// FailedBackupError stops pruning after a failed backup: the old backups may
+// be all there is.
+type FailedBackupError struct{ F store.Failure }
+
+func (e *FailedBackupError) Error() string {
+	return fmt.Sprintf("the last backup (%s, at %s) failed: %s; nothing is pruned until a backup succeeds",
+		e.F.Name, e.F.At.Local().Format("2006-01-02 15:04:05"), e.F.Error)
+}
+
+// Next takes a backup that succeeds.
+func (e *FailedBackupError) Next() string { return "go tool mage db:backup" }
+
+// ChoiceNeededError asks for -name or -latest where no one can answer a menu.
+type ChoiceNeededError struct{}
+
+func (*ChoiceNeededError) Error() string {
+	return "which backup? pass -name=NAME or -latest (no terminal to show a menu on)"
+}
+
+// Next lists the names.
+func (*ChoiceNeededError) Next() string { return "go tool mage db:list" }
+
+// ConfirmNeededError asks for -yes where no one can confirm.
+type ConfirmNeededError struct{ Command string }
+
+func (e *ConfirmNeededError) Error() string {
+	return "this replaces the database; without a terminal to confirm on, pass -yes"
+}
+
+// Next is the same command, confirmed.
+func (e *ConfirmNeededError) Next() string { return e.Command + " -yes" }
+
+// RestoreError is a failed restore: the database is as it was.
+type RestoreError struct {
+	Err   error
+	Name  string
+	Flags string // the location flags, for the next command
+}
+
+func (e *RestoreError) Error() string {
+	return fmt.Sprintf("%v; the database was not changed", e.Err)
+}
+
+func (e *RestoreError) Unwrap() error { return e.Err }
+
+// Next is another backup when this one is bad, else the same restore once
+// the cause is fixed.
+func (e *RestoreError) Next() string {
+	if pgbackup.BadBackup(e.Err) {
+		return "go tool mage db:list"
+	}
+	return "go tool mage db:restore -name=" + e.Name + e.Flags
+}
+
+// UnfinishedError is a verify that the environment stopped: no verdict on
+// the backup.
+type UnfinishedError struct {
+	Name  string
+	Err   error
+	Flags string // the location flags, for the next command
+}
+
+func (e *UnfinishedError) Error() string {
+	return fmt.Sprintf("the verification of %s could not finish: %v; that says nothing about the backup, whose record is unchanged", e.Name, e.Err)
+}
+
+func (e *UnfinishedError) Unwrap() error { return e.Err }
+
+// Next runs it again, once the cause is fixed.
+func (e *UnfinishedError) Next() string { return "go tool mage db:verify -name=" + e.Name + e.Flags }
+
+// NoRoomError says the server cannot hold the copy a restore or verify loads.
+type NoRoomError struct {
+	Free, Need int64
+	Name       string
+}
+
+func (e *NoRoomError) Error() string {
+	return fmt.Sprintf("the server has %s free where its data lives, and loading %s beside the live database needs about %s: free space on the server first (nothing was changed)",
+		term.Bytes(e.Free), e.Name, term.Bytes(e.Need))
+}

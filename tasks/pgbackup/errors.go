@@ -1,0 +1,69 @@
+package pgbackup
+
+import (
+	"fmt"
+	"strings"
+)
+
+// IncompleteDumpError says pg_dump's output ended before pg_dump finished.
+type IncompleteDumpError struct{ Bytes int64 }
+
+func (e *IncompleteDumpError) Error() string {
+	return fmt.Sprintf("the dump ended after %d bytes without pg_dump's closing line: it is incomplete", e.Bytes)
+}
+
+// ExistsError refuses a backup whose name is taken: nothing was attempted.
+type ExistsError struct{ Name string }
+
+func (e *ExistsError) Error() string {
+	return fmt.Sprintf("a backup named %s exists already; choose another -name", e.Name)
+}
+
+// ChecksumError says a backup's bytes are not the ones that were written.
+type ChecksumError struct {
+	Name, Want, Got string
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("backup %s is damaged: its checksum is %.12s…, its record says %.12s…", e.Name, e.Got, e.Want)
+}
+
+// MismatchError says a restored database differs from what its backup holds.
+type MismatchError struct{ Diffs []string }
+
+func (e *MismatchError) Error() string {
+	shown := e.Diffs
+	if len(shown) > 3 {
+		shown = append(shown[:3:3], fmt.Sprintf("and %d more", len(e.Diffs)-3))
+	}
+	return "the restored data differs from the backup: " + strings.Join(shown, "; ")
+}
+
+// NothingToUndoError says no restore kept a previous database.
+type NothingToUndoError struct{ Database string }
+
+func (e *NothingToUndoError) Error() string {
+	return fmt.Sprintf("no previous database of %s is kept: there is no restore to undo", e.Database)
+}
+
+// Next lists what there is.
+func (e *NothingToUndoError) Next() string { return "go tool mage db:list" }
+
+// BusyError says another run is restoring, verifying or undoing the same
+// database on its server.
+type BusyError struct{ Database, Holder string }
+
+func (e *BusyError) Error() string {
+	return fmt.Sprintf("another restore, verify or undo of database %s is under way on its server (%s): wait for it to finish", e.Database, e.Holder)
+}
+
+// DamagedError says a compressed backup cannot be read back: its bytes are
+// not the ones that were written.
+type DamagedError struct {
+	Name string
+	Err  error
+}
+
+func (e *DamagedError) Error() string { return fmt.Sprintf("backup %s is damaged: %v", e.Name, e.Err) }
+
+func (e *DamagedError) Unwrap() error { return e.Err }
