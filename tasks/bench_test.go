@@ -19,6 +19,11 @@ import (
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 )
 
+// benchmarking reports whether this run is the bench (STEVEDORE_BENCH=1):
+// its measurements take minutes and gigabytes, and its targets binary is
+// built without the race detector.
+func benchmarking() bool { return os.Getenv("STEVEDORE_BENCH") == "1" }
+
 // TestBenchmarkDbTargets measures db:backup and db:restore against what the
 // old scripts did and against pg_dump's and psql's own floors, side by side
 // on one database in one run, and reports ratios (this machine is shared and
@@ -26,7 +31,7 @@ import (
 // minutes and ~3 GB of disk, so it runs only with STEVEDORE_BENCH=1:
 // `go tool mage bench`.
 func TestBenchmarkDbTargets(t *testing.T) {
-	if os.Getenv("STEVEDORE_BENCH") != "1" {
+	if !benchmarking() {
 		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
 	}
 	scale := envInt("STEVEDORE_BENCH_SCALE", 30)
@@ -77,7 +82,7 @@ func TestBenchmarkDbTargets(t *testing.T) {
 // indexes after the last row. Each is timed against pg_dump's and psql's own work.
 // About 15 minutes and 20 GB of disk; STEVEDORE_BENCH=1 runs it.
 func TestBenchmarkLargeDatabase(t *testing.T) {
-	if os.Getenv("STEVEDORE_BENCH") != "1" {
+	if !benchmarking() {
 		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
 	}
 	rows := envInt("STEVEDORE_BENCH_LARGE_ROWS", 12_000_000)
@@ -230,7 +235,7 @@ func envInt(k string, def int) int {
 // and env:up on a healthy stack with `docker compose ps`; side by side,
 // alternating, reported as ratios. Run with STEVEDORE_BENCH=1.
 func TestBenchmarkEnvUp(t *testing.T) {
-	if os.Getenv("STEVEDORE_BENCH") != "1" {
+	if !benchmarking() {
 		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
 	}
 	rounds := envInt("STEVEDORE_BENCH_ROUNDS", 3)
@@ -274,7 +279,7 @@ func TestBenchmarkEnvUp(t *testing.T) {
 // exec stream must be at least as fast; the FIFO is the local engine's
 // fast path.
 func TestBenchmarkDataPaths(t *testing.T) {
-	if os.Getenv("STEVEDORE_BENCH") != "1" {
+	if !benchmarking() {
 		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
 	}
 	b := newBench(t)

@@ -2,7 +2,9 @@ package tasks_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/stevedore-dev/stevedore/tasks/internal/pgtest"
@@ -19,6 +22,9 @@ import (
 
 // The targets as users run them: this repository's magefile compiled once
 // with `go tool mage -compile`, then run as a separate process per call.
+// The tests' binary is built with the race detector, so that it watches the
+// targets' own goroutines too; the bench's is built as users get it, since
+// it measures speed and memory.
 var (
 	targetsOnce sync.Once
 	targetsBin  string
@@ -32,22 +38,36 @@ func checkoutRoot() string {
 
 func targetsBinary(t *testing.T) string {
 	t.Helper()
-	targetsOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "stevedore-targets-")
-		if err != nil {
-			targetsErr = err
-			return
-		}
-		targetsBin = filepath.Join(dir, "stevedore")
-		cmd := exec.Command("go", "tool", "mage", "-compile", targetsBin)
-		cmd.Dir = checkoutRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			targetsErr = errors.New(string(out) + err.Error())
-		}
-	})
+	targetsOnce.Do(func() { targetsBin, targetsErr = compileTargets(t.Context(), !benchmarking()) })
 	require.NoError(t, targetsErr, "compile the targets")
 	return targetsBin
 }
+
+// compileTargets compiles the magefile into a temporary folder; with race,
+// `go build -race` (through GOFLAGS: mage has no flag for it).
+func compileTargets(ctx context.Context, race bool) (string, error) {
+	dir, err := os.MkdirTemp("", "stevedore-targets-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "stevedore")
+	cmd := exec.CommandContext(ctx, "go", "tool", "mage", "-compile", bin)
+	cmd.Dir = checkoutRoot()
+	if race {
+		goflags, err := exec.CommandContext(ctx, "go", "env", "GOFLAGS").Output()
+		if err != nil {
+			return "", fmt.Errorf("go env GOFLAGS: %w", err)
+		}
+		cmd.Env = append(os.Environ(), "GOFLAGS="+strings.TrimSpace(string(goflags)+" -race"))
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", errors.New(string(out) + err.Error())
+	}
+	return bin, nil
+}
+
+// raceReport is what a binary built with -race prints when it sees one.
+const raceReport = "WARNING: DATA RACE"
 
 // run is one finished run of a target.
 type run struct {
@@ -81,6 +101,7 @@ func finish(t *testing.T, cmd *exec.Cmd) run {
 	start := time.Now()
 	err := cmd.Run()
 	r := run{Out: out.String(), Took: time.Since(start)}
+	assert.NotContains(t, r.Out, raceReport, "the targets raced")
 	var exit *exec.ExitError
 	if errors.As(err, &exit) {
 		r.Code = exit.ExitCode()
