@@ -200,7 +200,7 @@ func (s *session) freeSpace(ctx context.Context) func() (int64, error) {
 	ch := make(chan answer, 1)
 	go func() {
 		n, err := s.db.FreeSpace(ctx)
-		ch <- answer{n, err}
+		ch <- answer{n: n, err: err}
 	}()
 	return func() (int64, error) { a := <-ch; return a.n, a.err }
 }

@@ -57,7 +57,7 @@ func planRepair(live string, dbs []dbInfo, otherRun string, orphan func(appName 
 		marked = marked || d.Name == ScratchName(live, roleRestore) || d.Name == ScratchName(live, roleOld)
 		if why, ok := scratch[d.Name]; ok {
 			if free(d) {
-				p.drop = append(p.drop, planned{d.Name, why})
+				p.drop = append(p.drop, planned{name: d.Name, why: why})
 			} else {
 				p.busy = append(p.busy, fmt.Sprintf("%s is in use (%s)", d.Name, strings.Join(d.Sessions, ", ")))
 			}
@@ -67,7 +67,7 @@ func planRepair(live string, dbs []dbInfo, otherRun string, orphan func(appName 
 	kept := keptIn(live, dbs)
 	for _, k := range kept[min(1, len(kept)):] {
 		if free(k.info) {
-			p.drop = append(p.drop, planned{k.Name, "an older previous database; a restore keeps only the newest"})
+			p.drop = append(p.drop, planned{name: k.Name, why: "an older previous database; a restore keeps only the newest"})
 		} else {
 			p.busy = append(p.busy, fmt.Sprintf("%s is in use (%s)", k.Name, strings.Join(k.info.Sessions, ", ")))
 		}

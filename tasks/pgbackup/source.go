@@ -46,21 +46,21 @@ func openSource(e store.Entry) (*source, error) {
 			f.Close()
 			return nil, err
 		}
-		s.Reader = damageReader{s.dec, e.Name}
+		s.Reader = damageReader{r: s.dec, name: e.Name}
 	case e.Legacy == ".sql.gz":
 		gz, err := gzip.NewReader(f)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s is not gzip: %w", e.Path, err)
 		}
-		s.Reader = damageReader{gz, e.Name}
+		s.Reader = damageReader{r: gz, name: e.Name}
 	case e.Legacy == ".sql.zip":
 		rc, size, err := zipEntry(f)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", e.Path, err)
 		}
-		s.Reader, s.total = damageReader{rc, e.Name}, size
+		s.Reader, s.total = damageReader{r: rc, name: e.Name}, size
 		s.close = func() error { return errors.Join(rc.Close(), f.Close()) }
 	default:
 		s.Reader, s.total = f, e.Size

@@ -15,8 +15,8 @@ import (
 
 // The FIFO path: the client program in the sidecar reads or writes a FIFO
 // in a private folder bind-mounted from this machine, moving data at pipe
-// speed (a Docker stream is several times slower: environment.md measured
-// 30 to 50 MB/s). It works only when the engine sees this machine's
+// speed (an engine's stream is slower: the bench measures the FIFO at
+// 0.70x and the exec stream at 0.85x of docker exec pg_dump > file). It works only when the engine sees this machine's
 // folders, so a handshake through a second FIFO proves that first.
 
 // fifoScript checks the handshake FIFO, answers through it, then runs the
@@ -157,10 +157,10 @@ func openFIFO(ctx context.Context, path string, flag int, exited <-chan struct{}
 		// epoll_wait and a read (a third of the copy's CPU, measured).
 		fd, err := syscall.Open(path, flag|syscall.O_CLOEXEC, 0)
 		if err != nil {
-			opened <- result{nil, &os.PathError{Op: "open", Path: path, Err: err}}
+			opened <- result{err: &os.PathError{Op: "open", Path: path, Err: err}}
 			return
 		}
-		opened <- result{os.NewFile(uintptr(fd), path), nil}
+		opened <- result{f: os.NewFile(uintptr(fd), path)}
 	}()
 	select {
 	case r := <-opened:
