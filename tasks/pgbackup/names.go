@@ -8,13 +8,16 @@ import (
 	"unicode/utf8"
 )
 
+// Role is what a scratch database beside the live one is for.
+type Role string
+
 // Roles of the scratch databases stevedore makes beside the live one.
 const (
-	roleRestore = "restore"
-	roleVerify  = "verify"
+	roleRestore Role = "restore"
+	roleVerify  Role = "verify"
 	// roleOld is where stevedore before 2026-11 parked the live database
 	// during a swap; one left by a crash is recognised as a kept database.
-	roleOld = "old"
+	roleOld Role = "old"
 )
 
 // maxIdent is PostgreSQL's longest identifier, in bytes.
@@ -24,8 +27,8 @@ const maxIdent = 63
 // identifiers at 63 bytes, so a name built by appending to live could
 // collide with live itself; this one is short and fixed in length, and a
 // hash keeps the scratch databases of different live ones apart.
-func ScratchName(live, role string) string {
-	return "stevedore_" + role + "_" + shortHash(live)
+func ScratchName(live string, role Role) string {
+	return "stevedore_" + string(role) + "_" + shortHash(live)
 }
 
 func shortHash(s string) string {

@@ -66,7 +66,7 @@ func TestScratchNamesNeverCollideWithTheLiveDatabase(t *testing.T) {
 	long := strings.Repeat("d", 63) // PostgreSQL's longest identifier
 	seen := map[string]bool{long: true}
 	for _, live := range []string{"app", long, strings.Repeat("d", 62) + "e"} {
-		for _, role := range []string{"restore", "verify", "old"} {
+		for _, role := range []pgbackup.Role{"restore", "verify", "old"} {
 			n := pgbackup.ScratchName(live, role)
 			assert.LessOrEqual(t, len(n), 63, n)
 			assert.False(t, seen[n], "%s collides", n)
