@@ -3,6 +3,7 @@ package dbops
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -102,4 +103,18 @@ func TestTableMarksVerification(t *testing.T) {
 	assert.Contains(t, out.String(), "FAILED")
 	assert.Contains(t, out.String(), "old script's .sql.zip")
 	assert.Contains(t, out.String(), "15.18 ")
+}
+
+// A restore whose swap may or may not have committed never says the
+// database was not changed, and points at what shows which it is.
+func TestRestoreErrorNeverClaimsAnUnknownSwapChangedNothing(t *testing.T) {
+	lost := errors.New("server closed the connection unexpectedly")
+	unknown := &RestoreError{Err: &pgbackup.SwapUnknownError{Database: "app", Err: lost}, Name: "b1"}
+	assert.NotContains(t, unknown.Error(), "not changed")
+	assert.Contains(t, unknown.Error(), "either as it was or the restored one")
+	assert.Equal(t, "go tool mage db:list", unknown.Next())
+
+	failed := &RestoreError{Err: lost, Name: "b1", Flags: " -container=db"}
+	assert.Contains(t, failed.Error(), "the database was not changed")
+	assert.Equal(t, "go tool mage db:restore -name=b1 -container=db", failed.Next())
 }

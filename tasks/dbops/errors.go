@@ -1,6 +1,7 @@
 package dbops
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
@@ -48,6 +49,10 @@ type RestoreError struct {
 }
 
 func (e *RestoreError) Error() string {
+	var unknown *pgbackup.SwapUnknownError
+	if errors.As(e.Err, &unknown) {
+		return unknown.Error() // it may have changed: that is what it says
+	}
 	return fmt.Sprintf("%v; the database was not changed", e.Err)
 }
 
@@ -56,7 +61,8 @@ func (e *RestoreError) Unwrap() error { return e.Err }
 // Next is another backup when this one is bad, else the same restore once
 // the cause is fixed.
 func (e *RestoreError) Next() string {
-	if pgbackup.BadBackup(e.Err) {
+	var unknown *pgbackup.SwapUnknownError
+	if pgbackup.BadBackup(e.Err) || errors.As(e.Err, &unknown) {
 		return "go tool mage db:list"
 	}
 	return "go tool mage db:restore -name=" + e.Name + e.Flags

@@ -57,6 +57,23 @@ func (e *BusyError) Error() string {
 	return fmt.Sprintf("another restore, verify or undo of database %s is under way on its server (%s): wait for it to finish", e.Database, e.Holder)
 }
 
+// SwapUnknownError says a swap's answer was lost and the server could not
+// be asked whether it committed: the database under the live name is the
+// old one or the restored one, each whole, and which cannot be told here.
+type SwapUnknownError struct {
+	Database string
+	Err      error
+}
+
+func (e *SwapUnknownError) Error() string {
+	return fmt.Sprintf("the swap's answer was lost (%v) and the server could not be asked whether it committed: database %s is either as it was or the restored one, each whole", e.Err, e.Database)
+}
+
+func (e *SwapUnknownError) Unwrap() error { return e.Err }
+
+// Next shows which it is: the kept database is listed when the swap happened.
+func (e *SwapUnknownError) Next() string { return "go tool mage db:list" }
+
 // DamagedError says a compressed backup cannot be read back: its bytes are
 // not the ones that were written.
 type DamagedError struct {

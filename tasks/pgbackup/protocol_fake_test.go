@@ -190,16 +190,6 @@ type fakeCase struct {
 	also    func(t *testing.T, f *fakedb.DB) // more to assert
 	// leftAlone are scratch databases of another run, which must stay.
 	leftAlone []string
-	skip      string
-}
-
-// fakeSkipBug skips a case that shows a known bug of the protocol, unless
-// STEVEDORE_FAKE_BUGS is set: then it runs, and fails until the bug is fixed.
-func fakeSkipBug(t *testing.T, bug string) {
-	t.Helper()
-	if bug != "" && os.Getenv("STEVEDORE_FAKE_BUGS") == "" {
-		t.Skip(bug)
-	}
 }
 
 func failOn(match string, err error) func(*testing.T, *fakedb.DB, *store.Store, *store.Entry, context.CancelFunc) {
@@ -384,9 +374,6 @@ func preparationFailures(scratch string) []fakeCase {
 			name:    "the scratch database's creation commits but its answer is lost",
 			arrange: inject(fakedb.Fault{Match: "CREATE DATABASE", AfterCommit: true, Err: fakedb.ConnectionLost()}),
 			wantErr: func(t *testing.T, err error) { assertExit(t, err, "", false) },
-			skip: "BUG: createScratch's CREATE DATABASE can commit and still report an error (psql's connection lost after the commit); " +
-				"Prepare and Verify then return at once (\"nothing of this run's to drop\") and leave the new scratch database behind, " +
-				"until a later run's Repair drops it. swap handles the same lost answer (swapped); the create path does not.",
 		},
 	}
 }
@@ -422,7 +409,6 @@ func TestFakeRestoreProtocol(t *testing.T) {
 	}
 	for _, tt := range append(succeeds, preparationFailures(fakeScratch)...) {
 		t.Run(tt.name, func(t *testing.T) {
-			fakeSkipBug(t, tt.skip)
 			f := fakeServer(tt.opts...)
 			st, e := fakeBackup(t)
 			ctx, cancel := context.WithCancel(t.Context())
@@ -488,9 +474,6 @@ func TestFakeSwapInProtocol(t *testing.T) {
 			opts:    []fakedb.Option{fakedb.WithDatabase(fakedb.Database{Name: kept, Tables: fakeRows2("stale")})},
 			arrange: failOn(`DROP DATABASE IF EXISTS "`+kept+`"`, fakedb.ServerError("42501", "must be owner of database "+kept)),
 			wantErr: func(t *testing.T, err error) { assertExit(t, err, "42501", false) },
-			skip: "BUG: Prepared.SwapIn returns the error of its first step (dropping a database kept within the same second) " +
-				"without pr.Discard, unlike a failed swap: the prepared scratch database is left behind " +
-				"(pgbackup.Restore and dbops.Restore do not discard it either) until a later run's Repair drops it.",
 		}},
 		{fakeCase: fakeCase{
 			name:    "renaming the live database away fails",
@@ -515,14 +498,25 @@ func TestFakeSwapInProtocol(t *testing.T) {
 			},
 		}, swapped: true},
 		{fakeCase: fakeCase{
-			// The swap happened, but nothing can tell: the error is reported,
-			// and the server is still whole (the new database live, the old
-			// one kept).
+			// The swap happened, but nothing can tell: the outcome is said to
+			// be unknown (never "nothing changed"), and the server is still
+			// whole (the new database live, the old one kept).
 			name: "the commit's answer and the question whether it swapped are both lost",
 			arrange: inject(fakedb.Fault{Match: "COMMIT", AfterCommit: true, Err: fakedb.ConnectionLost()},
 				fakedb.Fault{Match: "count(*) FILTER (WHERE datname", Err: fakedb.ConnectionLost()}),
-			wantErr: func(t *testing.T, err error) { assertExit(t, err, "", false) },
+			wantErr: func(t *testing.T, err error) {
+				unknown := errorAs[*pgbackup.SwapUnknownError](t, err)
+				assert.Equal(t, fakeLive, unknown.Database)
+				assert.Equal(t, "go tool mage db:list", unknown.Next())
+			},
 		}, swapped: true},
+		{fakeCase: fakeCase{
+			// A server error rolls the transaction back: no question needed.
+			name: "the swap is refused and the question whether it swapped is lost",
+			arrange: inject(fakedb.Fault{Match: renameAway, Err: fakedb.ServerError("42501", "must be owner of database app")},
+				fakedb.Fault{Match: "count(*) FILTER (WHERE datname", Err: fakedb.ConnectionLost()}),
+			wantErr: func(t *testing.T, err error) { assertExit(t, err, "42501", false) },
+		}},
 		{fakeCase: fakeCase{
 			name:    "a client reconnects twice: the swap is retried",
 			arrange: inject(fakedb.Fault{Match: renameAway, Times: 2, Err: inUse}),
@@ -544,7 +538,6 @@ func TestFakeSwapInProtocol(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fakeSkipBug(t, tt.skip)
 			f := fakeServer(tt.opts...)
 			_, e := fakeBackup(t)
 			pr, err := pgbackup.Prepare(t.Context(), f, e, nil)
@@ -618,7 +611,6 @@ func TestFakeVerifyProtocol(t *testing.T) {
 	}
 	for _, tt := range append(passes, preparationFailures(fakeVerifyScratch)...) {
 		t.Run(tt.name, func(t *testing.T) {
-			fakeSkipBug(t, tt.skip)
 			f := fakeServer(tt.opts...)
 			st, e := fakeBackup(t)
 			ctx, cancel := context.WithCancel(t.Context())

@@ -21,7 +21,7 @@ type Prepared struct {
 func Prepare(ctx context.Context, db pgtarget.Database, e store.Entry, p Progress) (*Prepared, error) {
 	scratch := ScratchName(db.Credentials().Database, roleRestore)
 	if err := createScratch(ctx, db, scratch); err != nil {
-		return nil, err // nothing of this run's to drop
+		return nil, err // createScratch cleans up after itself
 	}
 	check, err := loadChecked(ctx, db, e, scratch, p)
 	if err != nil {
@@ -46,6 +46,7 @@ func (pr *Prepared) SwapIn(ctx context.Context, at time.Time) (kept string, earl
 	ctx = context.WithoutCancel(ctx)
 	kept = KeptName(pr.db.Credentials().Database, at)
 	if err := dropDatabase(ctx, pr.db, kept); err != nil { // one kept within the same second
+		pr.Discard(ctx)
 		return "", nil, err
 	}
 	if earlier, err = swap(ctx, pr.db, pr.scratch, kept); err != nil {

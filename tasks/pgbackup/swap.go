@@ -44,8 +44,14 @@ func swap(ctx context.Context, db pgtarget.Database, incoming, keptAs string) ([
 			break
 		}
 	}
-	if err != nil && swapped(context.WithoutCancel(ctx), db, keptAs, incoming, liveExists) {
-		err = nil // the transaction committed; only its answer was lost
+	if err != nil {
+		done, checkErr := swapped(context.WithoutCancel(ctx), db, keptAs, incoming, liveExists)
+		switch {
+		case done:
+			err = nil // the transaction committed; only its answer was lost
+		case checkErr != nil && !serverRefused(err):
+			return nil, &SwapUnknownError{Database: live, Err: err}
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("swap %s in for %s: %w", incoming, live, err)
@@ -86,21 +92,29 @@ func inUse(err error) bool {
 	return errors.As(err, &e) && e.Server != nil && e.Server.Code == "55006"
 }
 
+// serverRefused reports an error the server raised: the transaction was
+// rolled back, so nothing of it committed.
+func serverRefused(err error) bool {
+	var e *pgtarget.ExitError
+	return errors.As(err, &e) && e.Server != nil
+}
+
 // swapped asks the server whether the swap committed: the incoming name is
-// gone and (when there was a live database) the kept one is there.
-func swapped(ctx context.Context, db pgtarget.Database, keptAs, incoming string, liveExists bool) bool {
+// gone and (when there was a live database) the kept one is there. An error
+// means the server could not be asked.
+func swapped(ctx context.Context, db pgtarget.Database, keptAs, incoming string, liveExists bool) (bool, error) {
 	live := db.Credentials().Database
 	out, err := db.Query(ctx, maintenanceDB(live), fmt.Sprintf(
 		`SELECT count(*) FILTER (WHERE datname = %s) || ' ' || count(*) FILTER (WHERE datname = %s) FROM pg_database`,
 		pgtarget.QuoteLiteral(keptAs), pgtarget.QuoteLiteral(incoming)))
 	if err != nil {
-		return false
+		return false, err
 	}
 	want := "0 0"
 	if liveExists {
 		want = "1 0"
 	}
-	return strings.TrimSpace(out) == want
+	return strings.TrimSpace(out) == want, nil
 }
 
 // maintenanceDB is a database to run CREATE, DROP and RENAME DATABASE from:
