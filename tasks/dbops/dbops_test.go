@@ -109,10 +109,10 @@ func TestTableMarksVerification(t *testing.T) {
 // database was not changed, and points at what shows which it is.
 func TestRestoreErrorNeverClaimsAnUnknownSwapChangedNothing(t *testing.T) {
 	lost := errors.New("server closed the connection unexpectedly")
-	unknown := &RestoreError{Err: &pgbackup.SwapUnknownError{Database: "app", Err: lost}, Name: "b1"}
+	unknown := &RestoreError{Err: &pgbackup.SwapUnknownError{Database: "app", Incoming: "stevedore_restore_x", Err: lost}, Name: "b1", Flags: " -kube"}
 	assert.NotContains(t, unknown.Error(), "not changed")
-	assert.Contains(t, unknown.Error(), "either as it was or the restored one")
-	assert.Equal(t, "go tool mage db:list", unknown.Next())
+	assert.Contains(t, unknown.Error(), "database app is either as it was or what was stevedore_restore_x")
+	assert.Equal(t, "go tool mage db:list -kube", unknown.Next())
 
 	failed := &RestoreError{Err: lost, Name: "b1", Flags: " -container=db"}
 	assert.Contains(t, failed.Error(), "the database was not changed")

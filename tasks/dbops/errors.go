@@ -41,7 +41,9 @@ func (e *ConfirmNeededError) Error() string {
 // Next is the same command, confirmed.
 func (e *ConfirmNeededError) Next() string { return e.Command + " -yes" }
 
-// RestoreError is a failed restore: the database is as it was.
+// RestoreError is a failed restore or undo: the database is as it was,
+// unless the swap's outcome is unknown (pgbackup.SwapUnknownError), which
+// is then what it says.
 type RestoreError struct {
 	Err   error
 	Name  string
@@ -63,7 +65,7 @@ func (e *RestoreError) Unwrap() error { return e.Err }
 func (e *RestoreError) Next() string {
 	var unknown *pgbackup.SwapUnknownError
 	if pgbackup.BadBackup(e.Err) || errors.As(e.Err, &unknown) {
-		return "go tool mage db:list"
+		return "go tool mage db:list" + e.Flags
 	}
 	return "go tool mage db:restore -name=" + e.Name + e.Flags
 }

@@ -56,7 +56,7 @@ func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool, pi
 	items := make([]retention.Item, len(entries))
 	byName := map[string]store.Entry{}
 	for i, e := range entries {
-		items[i] = retention.Item{Name: e.Name, When: e.When, Good: e.Restorable()}
+		items[i] = retention.Item{Name: e.Name, When: e.When, Good: e.Good(), Restorable: e.Restorable()}
 		if e.Name == pinned {
 			items[i].Pinned = "just taken"
 		}

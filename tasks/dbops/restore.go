@@ -139,6 +139,10 @@ func Undo(ctx context.Context, cfg Config, yes bool) error {
 	}
 	start := time.Now()
 	back, keptNow, err := pgbackup.Undo(ctx, s.db, time.Now())
+	var unknown *pgbackup.SwapUnknownError
+	if errors.As(err, &unknown) {
+		return &RestoreError{Err: err, Flags: cfg.Target.CommandFlags()}
+	}
 	if err != nil {
 		return fmt.Errorf("undo: %w; the database was not changed", err)
 	}

@@ -59,14 +59,16 @@ func (e *BusyError) Error() string {
 
 // SwapUnknownError says a swap's answer was lost and the server could not
 // be asked whether it committed: the database under the live name is the
-// old one or the restored one, each whole, and which cannot be told here.
+// old one or the incoming one (restored, or kept by a restore), each whole,
+// and which cannot be told here.
 type SwapUnknownError struct {
-	Database string
+	Database string // the live name
+	Incoming string // the database that was to take it
 	Err      error
 }
 
 func (e *SwapUnknownError) Error() string {
-	return fmt.Sprintf("the swap's answer was lost (%v) and the server could not be asked whether it committed: database %s is either as it was or the restored one, each whole", e.Err, e.Database)
+	return fmt.Sprintf("the swap's answer was lost (%v) and the server could not be asked whether it committed: database %s is either as it was or what was %s, each whole", e.Err, e.Database, e.Incoming)
 }
 
 func (e *SwapUnknownError) Unwrap() error { return e.Err }

@@ -511,6 +511,14 @@ func TestFakeSwapInProtocol(t *testing.T) {
 			},
 		}, swapped: true},
 		{fakeCase: fakeCase{
+			// A FATAL ends the session around the commit: it proves nothing.
+			name: "the session is ended at the commit and the question whether it swapped is lost",
+			arrange: inject(fakedb.Fault{Match: "COMMIT", AfterCommit: true,
+				Err: pgtarget.ParseExit("psql", 2, "FATAL:  57P01: terminating connection due to administrator command\n")},
+				fakedb.Fault{Match: "count(*) FILTER (WHERE datname", Err: fakedb.ConnectionLost()}),
+			wantErr: func(t *testing.T, err error) { errorAs[*pgbackup.SwapUnknownError](t, err) },
+		}, swapped: true},
+		{fakeCase: fakeCase{
 			// A server error rolls the transaction back: no question needed.
 			name: "the swap is refused and the question whether it swapped is lost",
 			arrange: inject(fakedb.Fault{Match: renameAway, Err: fakedb.ServerError("42501", "must be owner of database app")},
@@ -655,6 +663,8 @@ func TestFakeUndoProtocol(t *testing.T) {
 		keptNow string // what the undo keeps
 		wantErr func(t *testing.T, err error)
 		also    func(t *testing.T, f *fakedb.DB)
+		// committed: the swap committed though an error is returned.
+		committed bool
 	}{
 		{name: "the restore is undone", at: later, back: kept, keptNow: pgbackup.KeptName(fakeLive, later)},
 		{
@@ -709,6 +719,19 @@ func TestFakeUndoProtocol(t *testing.T) {
 			arrange: func(f *fakedb.DB) { f.FailOn(renameIn, fakedb.ServerError("XX000", "could not rename")) },
 			wantErr: func(t *testing.T, err error) { assertExit(t, err, "XX000", false) },
 		},
+		{
+			// Never "the database was not changed": it was.
+			name: "the commit's answer and the question whether it swapped are both lost", at: later,
+			arrange: func(f *fakedb.DB) {
+				f.Inject(fakedb.Fault{Match: "COMMIT", AfterCommit: true, Err: fakedb.ConnectionLost()})
+				f.Inject(fakedb.Fault{Match: "count(*) FILTER (WHERE datname", Err: fakedb.ConnectionLost()})
+			},
+			wantErr: func(t *testing.T, err error) {
+				unknown := errorAs[*pgbackup.SwapUnknownError](t, err)
+				assert.Equal(t, kept, unknown.Incoming)
+			},
+			committed: true,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -720,14 +743,20 @@ func TestFakeUndoProtocol(t *testing.T) {
 				tt.arrange(f)
 			}
 			back, keptNow, err := pgbackup.Undo(t.Context(), f, tt.at)
-			if tt.wantErr != nil {
+			switch {
+			case tt.committed:
+				require.Error(t, err)
+				tt.wantErr(t, err)
+				assertHolds(t, f, fakeLive, fakeOld)
+				assertHolds(t, f, pgbackup.KeptName(fakeLive, tt.at), fakeNew)
+			case tt.wantErr != nil:
 				require.Error(t, err)
 				tt.wantErr(t, err)
 				assert.Equal(t, before, f.Names(), "no database was renamed")
 				if slices.Contains(before, fakeLive) {
 					assertHolds(t, f, fakeLive, fakeNew)
 				}
-			} else {
+			default:
 				require.NoError(t, err)
 				assert.Equal(t, tt.back, back.Name)
 				assertHolds(t, f, fakeLive, fakeOld)

@@ -2,7 +2,6 @@ package pgbackup
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -150,20 +149,13 @@ func createScratch(ctx context.Context, db pgtarget.Database, name string) error
 		return fmt.Errorf("database %s not found on %s", live, db.Describe())
 	}
 	if _, err := db.Query(ctx, maintenanceDB(live), createSQL(name, st)); err != nil {
-		if !duplicateDatabase(err) {
+		if !serverRefused(err) {
 			// The create may have committed with its answer lost (the
-			// connection dropped): the name was free a moment ago, so a
-			// database of that name now is this run's.
+			// connection dropped): the name was free a moment ago, under
+			// the run lock, so a database of that name now is this run's.
 			_ = dropDatabase(context.WithoutCancel(ctx), db, name)
 		}
 		return fmt.Errorf("create scratch database %s: %w", name, err)
 	}
 	return nil
-}
-
-// duplicateDatabase reports a CREATE DATABASE refused because the name is
-// taken: that database is someone else's.
-func duplicateDatabase(err error) bool {
-	var e *pgtarget.ExitError
-	return errors.As(err, &e) && e.Server != nil && e.Server.Code == "42P04"
 }

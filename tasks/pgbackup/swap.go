@@ -50,7 +50,7 @@ func swap(ctx context.Context, db pgtarget.Database, incoming, keptAs string) ([
 		case done:
 			err = nil // the transaction committed; only its answer was lost
 		case checkErr != nil && !serverRefused(err):
-			return nil, &SwapUnknownError{Database: live, Err: err}
+			return nil, &SwapUnknownError{Database: live, Incoming: incoming, Err: err}
 		}
 	}
 	if err != nil {
@@ -92,11 +92,12 @@ func inUse(err error) bool {
 	return errors.As(err, &e) && e.Server != nil && e.Server.Code == "55006"
 }
 
-// serverRefused reports an error the server raised: the transaction was
+// serverRefused reports a statement the server refused (an ERROR, not a
+// FATAL or PANIC that ends the session around it): its transaction was
 // rolled back, so nothing of it committed.
 func serverRefused(err error) bool {
 	var e *pgtarget.ExitError
-	return errors.As(err, &e) && e.Server != nil
+	return errors.As(err, &e) && e.Server != nil && e.Server.Severity == "ERROR"
 }
 
 // swapped asks the server whether the swap committed: the incoming name is

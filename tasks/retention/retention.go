@@ -13,10 +13,14 @@ import (
 
 // Item is one backup as retention sees it.
 type Item struct {
-	Name   string
-	When   time.Time // from the backup's own record or name, never the file's mtime
-	Good   bool      // may be restored as "the latest" (store.Entry.Restorable)
-	Pinned string    // kept whatever the policy says, for this reason ("just taken")
+	Name string
+	When time.Time // from the backup's own record or name, never the file's mtime
+	Good bool      // not known to be broken: it may fill a daily, weekly or monthly keep
+	// Restorable: Good, and not a restore's safety backup (the caller's
+	// rule: store.Entry.Restorable). The newest such is what db:restore
+	// -latest takes, and is never deleted.
+	Restorable bool
+	Pinned     string // kept whatever the policy says, for this reason ("just taken")
 }
 
 // Policy says what to keep. Zero values keep nothing by that rule.
@@ -50,8 +54,8 @@ type Decision struct {
 	Reasons []string // why it is kept; empty when deleted
 }
 
-// Plan decides for every item, newest first. The newest good backup is
-// always kept, whatever the policy says.
+// Plan decides for every item, newest first. The newest good backup (the
+// newest Restorable item) is always kept, whatever the policy says.
 func Plan(items []Item, p Policy) []Decision {
 	ds := make([]Decision, len(items))
 	for i, it := range items {
@@ -94,7 +98,7 @@ func Plan(items []Item, p Policy) []Decision {
 		}
 	}
 	for i := range ds {
-		if ds[i].Good {
+		if ds[i].Restorable {
 			if !ds[i].Keep {
 				keep(i, "newest good backup")
 			}

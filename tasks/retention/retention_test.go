@@ -14,7 +14,7 @@ var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 func series(n int, step time.Duration) []Item {
 	var out []Item
 	for i := 0; i < n; i++ {
-		out = append(out, Item{Name: fmt.Sprintf("b%02d", i), When: t0.Add(-time.Duration(i) * step), Good: true})
+		out = append(out, Item{Name: fmt.Sprintf("b%02d", i), When: t0.Add(-time.Duration(i) * step), Good: true, Restorable: true})
 	}
 	return out
 }
@@ -80,9 +80,21 @@ func TestPlanMonthlyKeepsTheNewestOfEachMonth(t *testing.T) {
 func TestPlanNeverDeletesTheNewestGoodBackup(t *testing.T) {
 	items := series(4, time.Hour)
 	items[0].Good, items[1].Good = false, false // the two newest failed verification
+	items[0].Restorable, items[1].Restorable = false, false
 	ds := Plan(items, Policy{Last: 1})
 	assert.Equal(t, []string{"b01", "b03"}, names(Deletions(ds)))
 	assert.Equal(t, []string{"newest good backup"}, ds[2].Reasons)
+}
+
+// A restore's safety backup may fill a daily keep, but "the newest good
+// backup" is the one db:restore -latest takes, which never is one.
+func TestPlanProtectsTheNewestRestorableNotASafetyBackup(t *testing.T) {
+	items := series(3, 24*time.Hour)
+	items[0].Restorable = false // pre-restore_…: good, not "the latest"
+	ds := Plan(items, Policy{Daily: 1})
+	assert.Equal(t, []string{"daily " + t0.Local().Format("2006-01-02")}, ds[0].Reasons, "the safety backup is the day's newest")
+	assert.Equal(t, []string{"newest good backup"}, ds[1].Reasons)
+	assert.Equal(t, []string{"b02"}, names(Deletions(ds)))
 }
 
 func TestPlanUsesTheBackupsOwnTimeNotInputOrder(t *testing.T) {
