@@ -422,6 +422,7 @@ func TestInterruptedBackupExits130AndLeavesNothing(t *testing.T) {
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit, out.String())
 	assert.Equal(t, 130, exit.ExitCode(), out.String())
+	assert.NotContains(t, out.String(), raceReport, "the targets raced")
 	assert.Less(t, time.Since(start), 4*time.Second, "stops at once, inside mage's 5 s")
 	assert.Contains(t, out.String(), "✗ interrupted")
 	assert.Empty(t, f.list(t))

@@ -150,6 +150,7 @@ func (s *started) wait(t *testing.T) run {
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("the run did not end:\n%s", s.output())
 	}
+	assert.NotContains(t, s.output(), raceReport, "the targets raced")
 	return run{Out: s.output(), Code: s.code}
 }
 

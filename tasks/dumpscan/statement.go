@@ -207,17 +207,6 @@ func metaVerdict(cmd string) (verdict, string) {
 	return refuse, fmt.Sprintf(`the psql command \%s is not part of a database dump (it can run programs, touch files or change how the script runs)`, cmd)
 }
 
-// RefusedError says a script holds something a restore of one database must
-// not run.
-type RefusedError struct {
-	Line int64  // 1-based line of the script
-	Why  string // what it holds and why that is refused
-}
-
-func (e *RefusedError) Error() string {
-	return fmt.Sprintf("line %d: %s; a restore loads one database, so the file is refused", e.Line, e.Why)
-}
-
 // Skipped is a statement a guarded restore did not run.
 type Skipped struct {
 	Line int64  // 1-based line of the script where it starts

@@ -168,20 +168,6 @@ func withFile(digest, path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// MissingImageError says an image a service needs is neither present nor
-// pullable, and stevedore has no recipe for it.
-type MissingImageError struct {
-	Ref, Service string
-	Err          error
-}
-
-func (e *MissingImageError) Error() string {
-	return fmt.Sprintf("image %s (service %s) is not on this machine and no registry gave it (%v): `docker load` it, or give the service a build: section", e.Ref, e.Service, e.Err)
-}
-
-// Next shows the images there are.
-func (e *MissingImageError) Next() string { return "docker image ls" }
-
 // EnsureService makes the image a service runs present: kept when present,
 // else pulled, else built from a recipe of stevedore's (any postgres:15
 // variant gets the PostgreSQL recipe, tagged with the name the service

@@ -402,17 +402,6 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// NoComposeError says no Compose file was found.
-type NoComposeError struct{ Where string }
-
-func (e *NoComposeError) Error() string {
-	return fmt.Sprintf("no Compose file in %s or its parents (looked for %s), and COMPOSE_FILE is not set",
-		e.Where, strings.Join(cli.DefaultFileNames, ", "))
-}
-
-// Next shows how to start one.
-func (e *NoComposeError) Next() string { return "go tool mage env:init" }
-
 // RequireCompose is the reason a target that drives the stack cannot run.
 func (s Settings) RequireCompose() error {
 	if s.ComposeErr != nil {
