@@ -189,7 +189,7 @@ func (d *Docker) attach(ctx context.Context, args []string, stdin bool) (string,
 }
 
 // containerErr turns an error about a container that stopped meanwhile into
-// a UnavailableError.
+// an UnavailableError.
 func (d *Docker) containerErr(ctx context.Context, err error) error {
 	res, ierr := d.eng.ContainerInspect(context.WithoutCancel(ctx), d.id, client.ContainerInspectOptions{})
 	if ierr == nil && res.Container.State != nil && !res.Container.State.Running {

@@ -15,9 +15,10 @@ import (
 
 // The FIFO path: the client program in the sidecar reads or writes a FIFO
 // in a private folder bind-mounted from this machine, moving data at pipe
-// speed (an engine's stream is slower: the bench measures the FIFO at
-// 0.70x and the exec stream at 0.85x of docker exec pg_dump > file). It works only when the engine sees this machine's
-// folders, so a handshake through a second FIFO proves that first.
+// speed (an engine's stream is slower: the bench measures the FIFO at 0.70x
+// and the exec stream at 0.85x of docker exec pg_dump > file). It works
+// only when the engine sees this machine's folders, so a handshake through
+// a second FIFO proves that first.
 
 // fifoScript checks the handshake FIFO, answers through it, then runs the
 // program with its output in files the host reads after exit (the

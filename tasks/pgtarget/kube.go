@@ -54,7 +54,7 @@ func ExecArgs(base []string, pod, container string, stdin bool, script string, a
 	return append(out, args...)
 }
 
-// kubectlError turns kubectl's complaint into a UnavailableError with the next command.
+// kubectlError turns kubectl's complaint into an UnavailableError with the next command.
 func kubectlError(base []string, err error, stderr string) error {
 	msg := orNoMessage(proc.LastLine(stderr))
 	switch {

@@ -73,8 +73,12 @@ func (t *Tail) Cause() string {
 func (t *Tail) LastLine() string { return LastLine(string(t.buf)) }
 
 // LastLine returns the last non-blank line of s, trimmed: where a program
-// says why it failed.
+// says why it failed. Only the last tailSize bytes are looked at, so an
+// error message stays short whatever a program printed.
 func LastLine(s string) string {
+	if len(s) > tailSize {
+		s = s[len(s)-tailSize:]
+	}
 	lines := strings.Split(strings.TrimRight(s, " \t\r\n"), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
 }

@@ -97,8 +97,5 @@ func HolderOf(ctx context.Context, eng *engine.Engine, port int) string {
 			}
 		}
 	}
-	if h := PortHolder(port); h != "" {
-		return h
-	}
-	return ""
+	return PortHolder(port)
 }
