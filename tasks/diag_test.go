@@ -81,7 +81,7 @@ func TestDiagOnAHealthyStackIsAllOK(t *testing.T) {
 	assert.Len(t, reports, 1, "every run writes a report")
 
 	// The terminal view: a mark per check and one verdict line.
-	view := runTarget(t, append(f.env, "STEVEDORE_REPORT_DIR="+filepath.Join(f.dir, "reports")), "diag:run")
+	view := runTimed(t, append(f.env, "STEVEDORE_REPORT_DIR="+filepath.Join(f.dir, "reports")), "diag:run")
 	assert.Equal(t, 0, view.Code)
 	lines := strings.Split(strings.TrimSpace(view.Out), "\n")
 	assert.Contains(t, lines[len(lines)-1], counts)
