@@ -86,9 +86,9 @@ func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool, pi
 	}
 	switch {
 	case len(doomed) == 0 && dryRun:
-		out.OK("prune (dry run): nothing to delete; %d backups kept (%s)", len(plan), p)
+		out.OK("prune (dry run): nothing to delete; %s kept (%s)", term.Plural(len(plan), "backup"), p)
 	case len(doomed) == 0:
-		out.Detail("prune: nothing to delete; %d backups kept (%s)", len(plan), p)
+		out.Detail("prune: nothing to delete; %s kept (%s)", term.Plural(len(plan), "backup"), p)
 	default:
 		out.OK("prune%s: %s %d, kept %d (%s)", map[bool]string{true: " (dry run)"}[dryRun], verb, len(doomed), len(plan)-len(doomed), p)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stevedore-dev/stevedore/tasks/stack"
+	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
 func checkService(ctx context.Context, c *collector, svc stack.Service) Check {
@@ -81,10 +82,10 @@ func checkService(ctx context.Context, c *collector, svc stack.Service) Check {
 		return ch
 	}
 	ch.Status = OK
-	ch.Summary = fmt.Sprintf("%s: running, %s, %d restarts, up %s; ports %s reachable%s", svc.Name, health, svc.RestartCount,
+	ch.Summary = fmt.Sprintf("%s: running, %s, %s, up %s; ports %s reachable%s", svc.Name, health, term.Plural(svc.RestartCount, "restart"),
 		(time.Duration(rep.UptimeSeconds) * time.Second).String(), strings.Join(ports, ", "), probeNote)
 	if len(ports) == 0 {
-		ch.Summary = fmt.Sprintf("%s: running, %s, %d restarts, up %s%s", svc.Name, health, svc.RestartCount, (time.Duration(rep.UptimeSeconds) * time.Second).String(), probeNote)
+		ch.Summary = fmt.Sprintf("%s: running, %s, %s, up %s%s", svc.Name, health, term.Plural(svc.RestartCount, "restart"), (time.Duration(rep.UptimeSeconds) * time.Second).String(), probeNote)
 	}
 	if svc.RestartCount > 0 {
 		ch.Status, ch.Next = Warn, "go tool mage env:logs -service="+svc.Name
