@@ -8,14 +8,15 @@ import (
 	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/settings"
+	"github.com/stevedore-dev/stevedore/tasks/stack"
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
 // checkCompose finds Compose and has it read the compose files (its
 // version and the config are asked for at once: two processes, one wait),
 // then names what holds a port the stack needs, since that is what would
-// stop a service from starting.
-func checkCompose(ctx context.Context, s settings.Settings, eng *engine.Engine) []Check {
+// stop a service from starting (running: the stack's containers, observed).
+func checkCompose(ctx context.Context, s settings.Settings, eng *engine.Engine, running []stack.Service) []Check {
 	ch := Check{ID: "compose", Group: "machine"}
 	project, err := s.ComposeProject()
 	if err != nil {
@@ -50,7 +51,7 @@ func checkCompose(ctx context.Context, s settings.Settings, eng *engine.Engine) 
 		if eng == nil {
 			return []Check{ch}
 		}
-		return []Check{ch, checkPorts(ctx, eng, s)}
+		return []Check{ch, checkPorts(ctx, eng, s, running)}
 	}
 	ch.Status, ch.Summary, ch.Next = Fail, composecli.ErrNoCompose.Error(), "docker compose version"
 	return []Check{ch}

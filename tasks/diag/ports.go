@@ -12,13 +12,13 @@ import (
 
 // checkPorts names every port the stack needs that something else holds
 // (stack.PortConflicts: the rule env:up applies before it starts).
-func checkPorts(ctx context.Context, eng *engine.Engine, s settings.Settings) Check {
+func checkPorts(ctx context.Context, eng *engine.Engine, s settings.Settings, running []stack.Service) Check {
 	ch := Check{ID: "ports", Group: "services", Status: OK, Summary: "no port the stack needs is held by something else"}
 	if !eng.Local() {
 		ch.Summary = fmt.Sprintf("ports not checked: the engine (%s) publishes them on its own machine", eng.DaemonHost())
 		return ch
 	}
-	conflicts, err := stack.PortConflicts(ctx, eng, s, s.Active())
+	conflicts, err := stack.PortConflicts(ctx, eng, s, s.Active(), running)
 	if err != nil {
 		ch.Status, ch.Summary = Warn, err.Error()
 		return ch

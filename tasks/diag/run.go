@@ -64,7 +64,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 			return nil, ctx.Err()
 		}
 		c.add(Check{ID: "engine", Group: "machine", Status: Fail, Summary: err.Error(), Next: "docker info", TookMS: time.Since(t0).Milliseconds()})
-		c.runAll(ctx, composeTimeout, func(ctx context.Context) []Check { return checkCompose(ctx, s, nil) })
+		c.runAll(ctx, composeTimeout, func(ctx context.Context) []Check { return checkCompose(ctx, s, nil, nil) })
 	} else {
 		defer eng.Close()
 		c.add(Check{ID: "engine", Group: "machine", Status: OK, TookMS: time.Since(t0).Milliseconds(),
@@ -93,7 +93,7 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 				c.run(ctx, migrationsTimeout, func(ctx context.Context) Check { return checkMigrationCommand(ctx, eng, svc, *m) })
 			}
 		}
-		c.runAll(ctx, composeTimeout, func(ctx context.Context) []Check { return checkCompose(ctx, s, eng) })
+		c.runAll(ctx, composeTimeout, func(ctx context.Context) []Check { return checkCompose(ctx, s, eng, services) })
 	}
 	return finish()
 }

@@ -270,11 +270,12 @@ func (r resolver) str(name, flag, env, magefile, ext, def string) string {
 // first is str for a setting that several variables give, the first
 // set one winning.
 func (r resolver) first(name, flag string, envs []string, magefile, ext, def string) string {
-	candidates := []struct{ v, source string }{{flag, "flag"}}
+	type candidate struct{ v, source string }
+	candidates := []candidate{{v: flag, source: "flag"}}
 	for _, env := range envs {
-		candidates = append(candidates, struct{ v, source string }{os.Getenv(env), env})
+		candidates = append(candidates, candidate{v: os.Getenv(env), source: env})
 	}
-	candidates = append(candidates, []struct{ v, source string }{{magefile, "magefile"}, {ext, ExtensionKey}, {def, "default"}}...)
+	candidates = append(candidates, candidate{v: magefile, source: "magefile"}, candidate{v: ext, source: ExtensionKey}, candidate{v: def, source: "default"})
 	for _, c := range candidates {
 		if c.v != "" {
 			r.sources[name] = c.source

@@ -27,11 +27,12 @@ func (c PortConflict) HolderName() string {
 func (c PortConflict) Next() string { return fmt.Sprintf("ss -ltnp 'sport = :%d'", c.Port) }
 
 // PortConflicts lists the ports the given services publish that are held
-// by something other than this stack's own containers: what would stop them
-// from starting. env:up refuses to start on one; the doctor names them all.
-// An engine on another machine publishes on that machine, so nothing here
-// can be checked: Compose says if a port is taken there.
-func PortConflicts(ctx context.Context, eng *engine.Engine, s settings.Settings, services []string) ([]PortConflict, error) {
+// by something other than this stack's own containers (running, as the
+// caller observed them): what would stop them from starting. env:up
+// refuses to start on one; the doctor names them all. An engine on another
+// machine publishes on that machine, so nothing here can be checked:
+// Compose says if a port is taken there.
+func PortConflicts(ctx context.Context, eng *engine.Engine, s settings.Settings, services []string, running []Service) ([]PortConflict, error) {
 	if !eng.Local() {
 		return nil, nil
 	}
@@ -40,11 +41,9 @@ func PortConflicts(ctx context.Context, eng *engine.Engine, s settings.Settings,
 		return nil, err
 	}
 	ours := map[int]bool{}
-	if running, err := observe(ctx, eng, s.Project); err == nil {
-		for _, s := range running {
-			for _, p := range s.Ports {
-				ours[p.Host] = true
-			}
+	for _, svc := range running {
+		for _, p := range svc.Ports {
+			ours[p.Host] = true
 		}
 	}
 	var conflicts []PortConflict
@@ -60,7 +59,8 @@ func PortConflicts(ctx context.Context, eng *engine.Engine, s settings.Settings,
 // checkPorts fails before anything starts when a port the stack publishes
 // is held by something other than this stack.
 func checkPorts(ctx context.Context, eng *engine.Engine, s settings.Settings, services []string) error {
-	conflicts, err := PortConflicts(ctx, eng, s, services)
+	running, _ := observe(ctx, eng, s.Project) // none seen: every port must be free
+	conflicts, err := PortConflicts(ctx, eng, s, services, running)
 	if err != nil || len(conflicts) == 0 {
 		return err
 	}
