@@ -351,17 +351,13 @@ func loadModel(ctx context.Context, dir string, files []string, envFile string) 
 	logrus.SetLevel(logrus.WarnLevel)
 	defer func() { logrus.SetOutput(out); logrus.SetLevel(level) }()
 
-	var envFiles []string
+	fns := []cli.ProjectOptionsFn{cli.WithWorkingDirectory(dir), cli.WithOsEnv, cli.WithProfiles([]string{"*"})}
 	if envFile != "" {
-		envFiles = []string{envFile}
+		// Only the settings file stevedore chose: compose-go, given none,
+		// would read the folder's .env even when another was asked for.
+		fns = append(fns, cli.WithEnvFiles(envFile), cli.WithDotEnv)
 	}
-	opts, err := cli.NewProjectOptions(files,
-		cli.WithWorkingDirectory(dir),
-		cli.WithOsEnv,
-		cli.WithEnvFiles(envFiles...),
-		cli.WithDotEnv,
-		cli.WithProfiles([]string{"*"}),
-	)
+	opts, err := cli.NewProjectOptions(files, fns...)
 	if err == nil {
 		var p *types.Project
 		if p, err = opts.LoadProject(ctx); err == nil {
