@@ -2,8 +2,10 @@ package dbops
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -113,6 +115,9 @@ func TestRestoreErrorNeverClaimsAnUnknownSwapChangedNothing(t *testing.T) {
 	assert.NotContains(t, unknown.Error(), "not changed")
 	assert.Contains(t, unknown.Error(), "database app is either as it was or what was stevedore_restore_x")
 	assert.Equal(t, "go tool mage db:list -kube", unknown.Next())
+
+	interrupted := &RestoreError{Err: fmt.Errorf("load: %w", context.Canceled), Name: "b1"}
+	assert.Equal(t, "interrupted; the database was not changed", interrupted.Error())
 
 	failed := &RestoreError{Err: lost, Name: "b1", Flags: " -container=db"}
 	assert.Contains(t, failed.Error(), "the database was not changed")

@@ -1,6 +1,7 @@
 package dbops
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -54,6 +55,9 @@ func (e *RestoreError) Error() string {
 	var unknown *pgbackup.SwapUnknownError
 	if errors.As(e.Err, &unknown) {
 		return unknown.Error() // it may have changed: that is what it says
+	}
+	if errors.Is(e.Err, context.Canceled) {
+		return "interrupted; the database was not changed" // Ctrl-C, said as a person would
 	}
 	return fmt.Sprintf("%v; the database was not changed", e.Err)
 }
