@@ -21,10 +21,19 @@ import (
 
 func main() {
 	healthcheck := flag.Bool("healthcheck", false, "GET /health on the local server and exit 0 when it is ok (for the container's HEALTHCHECK: the image has no curl)")
+	direction := flag.String("migrate", "", "up: apply the migrations the database lacks; down: revert the last one; then exit")
+	seedOnly := flag.Bool("seed", false, "add the demo items the database lacks, then exit")
 	flag.Parse()
 	addr := envOr("API_ADDR", ":8000")
 	if *healthcheck {
 		os.Exit(probe("http://127.0.0.1" + addr + "/health"))
+	}
+	if *direction != "" || *seedOnly {
+		if err := command(*direction, *seedOnly); err != nil {
+			fmt.Fprintln(os.Stderr, "api:", err)
+			os.Exit(1)
+		}
+		return
 	}
 	level := slog.LevelInfo
 	if os.Getenv("LOG_LEVEL") == "debug" {
@@ -40,13 +49,9 @@ func main() {
 func run(log *slog.Logger, addr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	url := os.Getenv("DATABASE_URL")
-	if url == "" {
-		return errors.New("DATABASE_URL is not set")
-	}
-	pool, err := pgxpool.New(ctx, url)
+	pool, err := newPool(ctx)
 	if err != nil {
-		return fmt.Errorf("database settings: %w", err)
+		return err
 	}
 	defer pool.Close()
 
@@ -141,4 +146,51 @@ func probe(url string) int {
 		return 1
 	}
 	return 0
+}
+
+// newPool connects to DATABASE_URL. A connection idle for a moment is
+// pinged before use: one a snapshot, rollback or restore ended then costs
+// a reconnect, not a failed request.
+func newPool(ctx context.Context) (*pgxpool.Pool, error) {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return nil, errors.New("DATABASE_URL is not set")
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("database settings: %w", err)
+	}
+	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool { return p.IdleDuration > 50*time.Millisecond }
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
+// command runs -migrate or -seed once, for db:migrate and db:seed.
+func command(direction string, seedOnly bool) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	pool, err := newPool(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	switch direction {
+	case "":
+	case "up", "down":
+		run := map[string]func(context.Context, *pgxpool.Pool) (int, error){"up": migrate, "down": migrateDown}[direction]
+		version, err := run(ctx, pool)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("schema at version %d\n", version)
+	default:
+		return fmt.Errorf("-migrate=%s: say up or down", direction)
+	}
+	if seedOnly {
+		n, err := seed(ctx, pool)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("seeded %d items\n", n)
+	}
+	return nil
 }

@@ -138,6 +138,12 @@ func (d Driver) DownArgs(p Project, volumes bool) []string {
 	return args
 }
 
+// RunArgs runs cmd once in a new container of service, without its
+// dependencies and without a terminal, and removes the container after.
+func (d Driver) RunArgs(p Project, service string, cmd []string) []string {
+	return append(d.Args(p, "run", "--rm", "--no-deps", "-T", service), cmd...)
+}
+
 // ConfigArgs prints the project's resolved configuration as YAML.
 func (d Driver) ConfigArgs(p Project) []string { return d.Args(p, "config") }
 

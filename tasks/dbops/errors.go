@@ -91,13 +91,42 @@ func (e *UnfinishedError) Unwrap() error { return e.Err }
 // Next runs it again, once the cause is fixed.
 func (e *UnfinishedError) Next() string { return "go tool mage db:verify -name=" + e.Name + e.Flags }
 
-// NoRoomError says the server cannot hold the copy a restore or verify loads.
+// NoRoomError says the server cannot hold the copy a restore or verify
+// loads, or a snapshot.
 type NoRoomError struct {
 	Free, Need int64
-	Name       string
+	What       string // "loading backup_… beside the live database"
 }
 
 func (e *NoRoomError) Error() string {
-	return fmt.Sprintf("the server has %s free where its data lives, and loading %s beside the live database needs about %s: free space on the server first (nothing was changed)",
-		term.Bytes(e.Free), e.Name, term.Bytes(e.Need))
+	return fmt.Sprintf("the server has %s free where its data lives, and %s needs about %s: free space on the server first (nothing was changed)",
+		term.Bytes(e.Free), e.What, term.Bytes(e.Need))
+}
+
+// ChangeFailedError says a guarded change failed and what became of the
+// database.
+type ChangeFailedError struct {
+	What       string
+	Err        error
+	RolledBack bool   // the database is back as before the change
+	Snapshot   string // the snapshot taken before it, when not rolled back
+	Flags      string
+}
+
+func (e *ChangeFailedError) Error() string {
+	if e.RolledBack {
+		return fmt.Sprintf("%s failed (%v): rolled back, the database is as before it", e.What, e.Err)
+	}
+	return fmt.Sprintf("%s failed (%v), and the database was not rolled back: snapshot %s holds it as before", e.What, e.Err, e.Snapshot)
+}
+
+func (e *ChangeFailedError) Unwrap() error { return e.Err }
+
+// Next shows the rollback's undo (the failed state, to look at), or the
+// rollback still to do.
+func (e *ChangeFailedError) Next() string {
+	if e.RolledBack {
+		return "go tool mage db:rollback -undo" + e.Flags + "   (to look at the failed state)"
+	}
+	return "go tool mage db:rollback -to=" + e.Snapshot + e.Flags
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
-// Prune is db:prune: it deletes the backups the policy does not keep and
-// drops the previous database the last restore kept (its undo), or with
+// Prune is db:prune: it deletes the backups the policy does not keep, drops
+// the previous database the last restore kept (its undo) and the snapshots
+// the same policy does not keep, or with
 // dryRun only says what it would do, changing nothing on disk or on the
 // server. It refuses while the last backup failed.
 func Prune(ctx context.Context, cfg Config, p retention.Policy, dryRun bool) error {
@@ -34,10 +35,13 @@ func Prune(ctx context.Context, cfg Config, p retention.Policy, dryRun bool) err
 	if err := s.prune(ctx, p, dryRun, ""); err != nil {
 		return err
 	}
-	if connected {
-		return s.pruneKept(ctx, dryRun)
+	if !connected {
+		return nil
 	}
-	return nil
+	if err := s.pruneKept(ctx, dryRun); err != nil {
+		return err
+	}
+	return s.pruneSnapshots(ctx, p, dryRun)
 }
 
 // prune applies p to the backup folder; pinned (a name, or "") is kept

@@ -192,7 +192,7 @@ func (s *session) checkRoom(ctx context.Context, e store.Entry, dropKept bool, f
 			return nil
 		}
 	}
-	return &NoRoomError{Free: free, Need: need, Name: e.Name}
+	return &NoRoomError{Free: free, Need: need, What: "loading " + e.Name + " beside the live database"}
 }
 
 // freeSpace asks the server for its free space now; the answer is read later.

@@ -86,3 +86,34 @@ type DamagedError struct {
 func (e *DamagedError) Error() string { return fmt.Sprintf("backup %s is damaged: %v", e.Name, e.Err) }
 
 func (e *DamagedError) Unwrap() error { return e.Err }
+
+// SnapshotBusyError says the live database could not be had alone for a
+// copy: a session kept connecting, or another stevedore run uses it.
+type SnapshotBusyError struct{ Database string }
+
+func (e *SnapshotBusyError) Error() string {
+	return fmt.Sprintf("database %s is in use by another stevedore run or by clients that reconnect at once: no snapshot taken", e.Database)
+}
+
+// Next shows who is connected.
+func (e *SnapshotBusyError) Next() string { return "go tool mage diag:run -verbose" }
+
+// NoSnapshotError says there is no snapshot of that name (or none at all,
+// or no rollback to undo).
+type NoSnapshotError struct {
+	Database, Name string
+	Undo           bool
+}
+
+func (e *NoSnapshotError) Error() string {
+	switch {
+	case e.Undo:
+		return fmt.Sprintf("database %s has no rollback to undo", e.Database)
+	case e.Name == "":
+		return fmt.Sprintf("database %s has no snapshot to roll back to", e.Database)
+	}
+	return fmt.Sprintf("database %s has no snapshot named %s", e.Database, e.Name)
+}
+
+// Next lists the snapshots there are.
+func (e *NoSnapshotError) Next() string { return "go tool mage db:snapshots" }

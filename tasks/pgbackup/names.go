@@ -50,16 +50,21 @@ func KeptName(live string, at time.Time) string {
 	return keptPrefix(live) + at.UTC().Format(stampLayout)
 }
 
-func keptPrefix(live string) string {
-	if len(live)+len(keptTag)+len(stampLayout) <= maxIdent {
-		return live + keptTag
+func keptPrefix(live string) string { return tagPrefix(live, keptTag, len(stampLayout)) }
+
+// tagPrefix is live followed by tag, leaving room bytes for what follows
+// within PostgreSQL's 63. A live name too long for that is cut and given a
+// hash, so names of different live databases stay apart.
+func tagPrefix(live, tag string, room int) string {
+	if len(live)+len(tag)+room <= maxIdent {
+		return live + tag
 	}
 	h := shortHash(live)
-	cut := live[:maxIdent-len(keptTag)-len(stampLayout)-1-len(h)]
+	cut := live[:maxIdent-len(tag)-room-1-len(h)]
 	for !utf8.ValidString(cut) { // never split a character
 		cut = cut[:len(cut)-1]
 	}
-	return cut + "_" + h + keptTag
+	return cut + "_" + h + tag
 }
 
 // KeptTime tells whether name is a previous database of live that a

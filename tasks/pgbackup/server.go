@@ -23,7 +23,7 @@ type dbInfo struct {
 	Name      string   `json:"name"`
 	AllowConn bool     `json:"allow_conn"`
 	Sessions  []string `json:"sessions"` // the application_name of each client session
-	Size      int64    `json:"size"`     // bytes; measured only for names like a kept database's
+	Size      int64    `json:"size"`     // bytes; measured only for names like a kept database's or a snapshot's
 }
 
 // serverQuery lists the databases and reads the state of those named. Sizes
@@ -31,7 +31,7 @@ type dbInfo struct {
 // database's files would cost what the server holds.
 const serverQuery = `SELECT json_build_object(
  'databases', (SELECT coalesce(json_agg(json_build_object('name', d.datname, 'allow_conn', d.datallowconn,
-    'size', CASE WHEN (d.datname LIKE '%%\_\_before\_%%' OR d.datname LIKE 'stevedore\_old\_%%') AND has_database_privilege(d.oid, 'CONNECT')
+    'size', CASE WHEN (d.datname LIKE '%%\_\_before\_%%' OR d.datname LIKE '%%\_\_snap\_%%' OR d.datname LIKE 'stevedore\_old\_%%') AND has_database_privilege(d.oid, 'CONNECT')
       THEN pg_database_size(d.oid) ELSE 0 END,
     'sessions', (SELECT coalesce(json_agg(a.application_name), '[]') FROM pg_stat_activity a
       WHERE a.datid = d.oid AND a.pid <> pg_backend_pid() AND a.backend_type = 'client backend'))), '[]')

@@ -96,11 +96,27 @@ func QuoteLiteral(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''
 
 // PsqlQueryArgs is the psql command line that runs sql in db over the local
 // socket: no psqlrc, quiet, unaligned, tuples only, tab-separated, stop at
-// the first error, and errors with their SQLSTATE.
+// the first error, and errors with their SQLSTATE. The statements of one
+// sql run as one transaction; Separately's parts each run as their own.
 func PsqlQueryArgs(c Credentials, db, sql string) []string {
-	return []string{"psql", "-X", "-q", "-A", "-t", "-F", "\t", "--no-password",
-		"-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose", "-p", c.Port, "-U", c.User, "-d", db, "-c", sql}
+	args := []string{"psql", "-X", "-q", "-A", "-t", "-F", "\t", "--no-password",
+		"-v", "ON_ERROR_STOP=1", "-v", "VERBOSITY=verbose", "-p", c.Port, "-U", c.User, "-d", db}
+	for _, part := range strings.Split(sql, statementBreak) {
+		args = append(args, "-c", part)
+	}
+	return args
 }
+
+// statementBreak separates the parts of a Separately query. It is a control
+// character no SQL statement holds outside a literal.
+const statementBreak = "\x1e"
+
+// Separately joins statements into one Query whose statements each run as
+// their own transaction, in order, in one session, stopping at the first
+// that fails: what a statement that refuses to run inside a transaction
+// block (CREATE DATABASE) needs, with the statements before it done in the
+// same session a moment earlier.
+func Separately(statements ...string) string { return strings.Join(statements, statementBreak) }
 
 // HoldArgs is the psql command line of a Hold: sql, then the session waits
 // on its standard input, which stays open for as long as it is held.
@@ -166,6 +182,10 @@ func ReadTags(r io.Reader) (Tags, error) {
 func AppName() string { return appNameFor(os.Getpid()) }
 
 const appNamePrefix = "stevedore "
+
+// AppNameLike matches the application_name of every stevedore session, in
+// a LIKE.
+const AppNameLike = appNamePrefix + "%"
 
 // appNameFor fits host and pid in PostgreSQL's 63 bytes of application_name.
 func appNameFor(pid int) string {

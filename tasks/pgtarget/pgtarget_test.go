@@ -134,3 +134,18 @@ func TestParseExitTellsTheScriptFromTheEnvironment(t *testing.T) {
 		})
 	}
 }
+
+// Each part of a Separately query is its own -c: psql runs each as its own
+// transaction, which CREATE DATABASE needs.
+func TestSeparatelyRunsEachStatementOnItsOwn(t *testing.T) {
+	c := Credentials{User: "u", Database: "d", Port: "5432"}
+	args := PsqlQueryArgs(c, "postgres", Separately("SELECT 1; SELECT 2", "CREATE DATABASE x"))
+	var parts []string
+	for i, a := range args {
+		if a == "-c" {
+			parts = append(parts, args[i+1])
+		}
+	}
+	assert.Equal(t, []string{"SELECT 1; SELECT 2", "CREATE DATABASE x"}, parts)
+	assert.Equal(t, 1, strings.Count(strings.Join(PsqlQueryArgs(c, "d", "SELECT 1"), " "), "-c "))
+}

@@ -30,6 +30,13 @@ const ExtensionKey = "x-stevedore"
 //	  migrations:
 //	    query: SELECT coalesce(max(version), 0) FROM schema_migrations
 //	    files: api/migrations/*.sql
+//	  migrate:                   # db:migrate (snapshot, run, roll back on failure)
+//	    service: api
+//	    up: [alembic, upgrade, head]
+//	    down: [alembic, downgrade, "-1"]
+//	  seed:                      # db:seed, the same for seed scripts
+//	    service: api
+//	    command: [python, scripts/seed.py]
 //
 // Relative paths are relative to the project directory, as in Compose.
 type Extension struct {
@@ -42,6 +49,22 @@ type Extension struct {
 	Modes       map[string]Mode    `yaml:"modes,omitempty"`
 	Services    map[string]Service `yaml:"services,omitempty"`
 	Migrations  *Migrations        `yaml:"migrations,omitempty"`
+	Migrate     *Migrate           `yaml:"migrate,omitempty"`
+	Seed        *Seed              `yaml:"seed,omitempty"`
+}
+
+// Migrate is how the project migrates its database: commands run in a
+// service's container (started for the run when it is not running).
+type Migrate struct {
+	Service string   `yaml:"service" json:"service"`
+	Up      []string `yaml:"up" json:"up"`
+	Down    []string `yaml:"down,omitempty" json:"down,omitempty"` // reverts the last migration
+}
+
+// Seed is how the project fills its database with seed data.
+type Seed struct {
+	Service string   `yaml:"service" json:"service"`
+	Command []string `yaml:"command" json:"command"`
 }
 
 // Mode is a named way to run the stack: extra Compose files laid over the
@@ -128,6 +151,12 @@ func decodeExtension(raw any) (Extension, error) {
 		case len(m.Command) > 0 && m.Service == "":
 			return ext, fmt.Errorf("%s.migrations: say which service the command runs in (service:)", ExtensionKey)
 		}
+	}
+	if m := ext.Migrate; m != nil && (m.Service == "" || len(m.Up) == 0) {
+		return ext, fmt.Errorf("%s.migrate: give the service the commands run in (service:) and the migration command (up:)", ExtensionKey)
+	}
+	if sd := ext.Seed; sd != nil && (sd.Service == "" || len(sd.Command) == 0) {
+		return ext, fmt.Errorf("%s.seed: give the service the command runs in (service:) and the command (command:)", ExtensionKey)
 	}
 	if ext.DefaultMode != "" {
 		if _, ok := ext.Modes[ext.DefaultMode]; !ok {

@@ -40,6 +40,8 @@ type Overrides struct {
 	Mode      string   // one of the modes of x-stevedore
 	Profiles  []string // profiles switched on besides the mode's
 	MaxAge    time.Duration
+	Migrate   *Migrate // db:migrate's commands (x-stevedore.migrate)
+	Seed      *Seed    // db:seed's command (x-stevedore.seed)
 }
 
 var (
@@ -86,6 +88,8 @@ type Settings struct {
 	BackupMaxAge time.Duration
 	Services     map[string]Service // declared probes and URLs, by service
 	Migrations   *Migrations
+	Migrate      *Migrate          // db:migrate's commands; nil when the project declares none
+	Seed         *Seed             // db:seed's command
 	Sources      map[string]string // where each setting came from
 	Warnings     []string          // what Compose's loader warned about
 
@@ -206,7 +210,13 @@ func load(ctx context.Context, flags, magefile Overrides, makeEnvFile bool) (Set
 	if s.BackupMaxAge, err = r.maxAge(flags.MaxAge, magefile.MaxAge); err != nil {
 		return s, err
 	}
-	s.Services = ext.Services
+	s.Services, s.Migrate, s.Seed = ext.Services, ext.Migrate, ext.Seed
+	if magefile.Migrate != nil {
+		s.Migrate = magefile.Migrate
+	}
+	if magefile.Seed != nil {
+		s.Seed = magefile.Seed
+	}
 	if s.Migrations = ext.Migrations; s.Migrations != nil && s.Migrations.Files != "" {
 		m := *s.Migrations
 		m.Files = s.inDir(m.Files)

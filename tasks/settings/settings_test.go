@@ -283,6 +283,10 @@ func TestTheBundledStack(t *testing.T) {
 	require.NotNil(t, s.Migrations)
 	assert.Equal(t, filepath.Join("compose", "api", "schema", "migrations", "*.sql"), s.Migrations.Files)
 	assert.Equal(t, []string{"api", "db"}, s.Active())
+	require.NotNil(t, s.Migrate)
+	assert.Equal(t, Migrate{Service: "api", Up: []string{"/api", "-migrate=up"}, Down: []string{"/api", "-migrate=down"}}, *s.Migrate)
+	require.NotNil(t, s.Seed)
+	assert.Equal(t, Seed{Service: "api", Command: []string{"/api", "-seed"}}, *s.Seed)
 
 	t.Setenv("STEVEDORE_ENV_FILE", filepath.Join(t.TempDir(), "missing.env"))
 	s, err = load(context.Background(), Overrides{}, Overrides{}, false)
@@ -305,6 +309,32 @@ func TestExtensionRefusesTypos(t *testing.T) {
 	repo(t, map[string]string{"compose.yaml": "x-stevedore:\n  migrations: {command: [alembic, check]}\n" + minimal})
 	_, err = load(context.Background(), Overrides{}, Overrides{}, false)
 	assert.ErrorContains(t, err, "say which service the command runs in")
+
+	for block, want := range map[string]string{
+		"migrate: {up: [alembic, upgrade, head]}": "x-stevedore.migrate: give the service",
+		"migrate: {service: api}":                 "x-stevedore.migrate: give the service",
+		"seed: {service: api}":                    "x-stevedore.seed: give the service",
+		"seed: {command: [x]}":                    "x-stevedore.seed: give the service",
+		"migrate: {service: api, upp: [x]}":       "unknown setting upp",
+	} {
+		repo(t, map[string]string{"compose.yaml": "x-stevedore:\n  " + block + "\n" + minimal})
+		_, err = load(context.Background(), Overrides{}, Overrides{}, false)
+		assert.ErrorContains(t, err, want, block)
+	}
+}
+
+// A magefile's Configure gives the commands too, over the x-stevedore block.
+func TestMigrateCommandsFromTheMagefile(t *testing.T) {
+	clearEnv(t)
+	repo(t, map[string]string{"compose.yaml": "x-stevedore:\n  migrate: {service: api, up: [from-file]}\n" + minimal})
+	s, err := load(context.Background(), Overrides{}, Overrides{}, false)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"from-file"}, s.Migrate.Up)
+	s, err = load(context.Background(), Overrides{}, Overrides{Migrate: &Migrate{Service: "web", Up: []string{"from-go"}}, Seed: &Seed{Service: "web", Command: []string{"seed"}}}, false)
+	require.NoError(t, err)
+	assert.Equal(t, "web", s.Migrate.Service)
+	assert.Equal(t, []string{"from-go"}, s.Migrate.Up)
+	assert.Equal(t, []string{"seed"}, s.Seed.Command)
 }
 
 func TestEnvFileMadeFromExampleOnlyWhenAsked(t *testing.T) {

@@ -64,3 +64,10 @@ func (e *BackupFailedError) Error() string {
 }
 
 func (e *BackupFailedError) Unwrap() error { return e.Err }
+
+// NoCommandError says the project declares no command for a target.
+type NoCommandError struct{ Target, Key, Example string }
+
+func (e *NoCommandError) Error() string {
+	return fmt.Sprintf("%s: this project declares no command for it: add %s to the x-stevedore block of its compose file, e.g. %s", e.Target, e.Key, e.Example)
+}

@@ -15,11 +15,13 @@ import (
 //go:embed migrations/*.sql
 var files embed.FS
 
-// Migration is one numbered schema change.
+// Migration is one numbered schema change, and the change that reverts it
+// (NNN_name.sql and NNN_name.down.sql).
 type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+	Down    string
 }
 
 // Migrations returns the migrations in version order.
@@ -28,7 +30,7 @@ func Migrations() ([]Migration, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []Migration
+	byVersion := map[int]*Migration{}
 	for _, n := range names {
 		base := strings.TrimPrefix(n, "migrations/")
 		num, _, ok := strings.Cut(base, "_")
@@ -40,7 +42,26 @@ func Migrations() ([]Migration, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Migration{Version: v, Name: base, SQL: string(data)})
+		m := byVersion[v]
+		if m == nil {
+			m = &Migration{Version: v}
+			byVersion[v] = m
+		}
+		if up, down := strings.CutSuffix(base, ".down.sql"); down {
+			m.Down = string(data)
+			if m.Name == "" {
+				m.Name = up + ".sql"
+			}
+		} else {
+			m.Name, m.SQL = base, string(data)
+		}
+	}
+	var out []Migration
+	for _, m := range byVersion {
+		if m.SQL == "" {
+			return nil, fmt.Errorf("migration %s: a down migration without its migration", m.Name)
+		}
+		out = append(out, *m)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil

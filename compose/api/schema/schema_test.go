@@ -14,6 +14,8 @@ func TestMigrationsAreNumberedInOrder(t *testing.T) {
 	for i, m := range ms {
 		assert.Equal(t, i+1, m.Version, "versions are 1, 2, 3, ... without gaps: %s", m.Name)
 		assert.NotEmpty(t, m.SQL)
+		assert.NotEmpty(t, m.Down, "every migration can be reverted: %s", m.Name)
+		assert.NotContains(t, m.Name, ".down")
 	}
 	assert.Equal(t, ms[len(ms)-1].Version, Latest())
 }

@@ -1,0 +1,2 @@
+DROP INDEX items_name;
+ALTER TABLE items DROP COLUMN note;
