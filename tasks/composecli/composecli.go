@@ -140,8 +140,10 @@ func (d Driver) DownArgs(p Project, volumes bool) []string {
 
 // RunArgs runs cmd once in a new container of service, without its
 // dependencies and without a terminal, and removes the container after.
+// cmd is the whole command line, as for an exec: it replaces the image's
+// entrypoint too.
 func (d Driver) RunArgs(p Project, service string, cmd []string) []string {
-	return append(d.Args(p, "run", "--rm", "--no-deps", "-T", service), cmd...)
+	return append(d.Args(p, "run", "--rm", "--no-deps", "-T", "--entrypoint", cmd[0], service), cmd[1:]...)
 }
 
 // ConfigArgs prints the project's resolved configuration as YAML.

@@ -114,8 +114,11 @@ type ChangeFailedError struct {
 }
 
 func (e *ChangeFailedError) Error() string {
-	if e.RolledBack {
+	switch {
+	case e.RolledBack:
 		return fmt.Sprintf("%s failed (%v): rolled back, the database is as before it", e.What, e.Err)
+	case errors.Is(e.Err, context.Canceled):
+		return fmt.Sprintf("%s was interrupted (it may still be running in its container), so the database was not rolled back: snapshot %s holds it as before", e.What, e.Snapshot)
 	}
 	return fmt.Sprintf("%s failed (%v), and the database was not rolled back: snapshot %s holds it as before", e.What, e.Err, e.Snapshot)
 }

@@ -216,9 +216,10 @@ func (s *session) pruneSnapshots(ctx context.Context, p retention.Policy, dryRun
 // Change is work that changes the database (a migration, a seed script)
 // guarded by a snapshot.
 type Change struct {
-	Label string // the snapshot's name: before-migrate, before-seed
-	What  string // for people: "migration `alembic upgrade head` in api"
-	Run   func(ctx context.Context) error
+	Label   string // the snapshot's name: before-migrate, before-seed
+	What    string // for people: "the migration"
+	Command string // for people: "`alembic upgrade head` in api"
+	Run     func(ctx context.Context) error
 }
 
 // Guarded is db:migrate's and db:seed's frame: a snapshot, the change, and
@@ -235,7 +236,7 @@ func Guarded(ctx context.Context, cfg Config, c Change) error {
 		return fmt.Errorf("no snapshot, so no %s: %w", c.What, err)
 	}
 	start := time.Now()
-	cfg.Out.Step("running %s", c.What)
+	cfg.Out.Step("running %s: %s", c.What, c.Command)
 	err = c.Run(ctx)
 	switch {
 	case err == nil:
@@ -244,7 +245,7 @@ func Guarded(ctx context.Context, cfg Config, c Change) error {
 	case ctx.Err() != nil:
 		return &ChangeFailedError{What: c.What, Err: ctx.Err(), Snapshot: taken.Name, Flags: cfg.Target.CommandFlags()}
 	}
-	cfg.Out.Fail("%s failed: %v", c.What, err)
+	cfg.Out.Warn("%s failed: %v", c.What, err)
 	cfg.Out.Step("rolling back to snapshot %s", taken.Name)
 	if _, rbErr := s.rollback(context.WithoutCancel(ctx), RollbackOptions{To: taken.Name}); rbErr != nil {
 		return errors.Join(&ChangeFailedError{What: c.What, Err: err, Snapshot: taken.Name, Flags: cfg.Target.CommandFlags()}, rbErr)

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/stevedore-dev/stevedore/tasks/composecli"
-	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/proc"
 	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/term"
@@ -15,17 +14,14 @@ import (
 
 // RunIn runs cmd in service: in its running container, or else in a
 // one-off container of it (compose run). Its output is a detail (-v shows
-// it); a failure says the exit code and the last line it printed.
+// it); a failure says the exit code and the last line it printed (the
+// caller has shown the command).
 func RunIn(ctx context.Context, s settings.Settings, out *term.Printer, service string, cmd []string) error {
-	eng, err := engine.Connect(ctx)
+	eng, services, err := connectAndObserve(ctx, s)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	services, err := Observe(ctx, eng, s)
-	if err != nil {
-		return err
-	}
 	for _, svc := range services {
 		if svc.Name != service || svc.State != "running" {
 			continue
@@ -36,17 +32,13 @@ func RunIn(ctx context.Context, s settings.Settings, out *term.Printer, service 
 		code, err := eng.ExecStream(ctx, svc.ID, cmd, nil, nil, w, w)
 		switch {
 		case err != nil:
-			return fmt.Errorf("`%s` in %s: %w", strings.Join(cmd, " "), service, err)
+			return fmt.Errorf("in %s: %w", service, err)
 		case code != 0:
-			return fmt.Errorf("`%s` in %s exited %d: %s", strings.Join(cmd, " "), service, code, orNoOutput(tail.Cause()))
+			return fmt.Errorf("exited %d in %s: %s", code, service, orNoOutput(tail.Cause()))
 		}
 		return nil
 	}
-	driver, err := composecli.Detect(ctx)
-	if err != nil {
-		return err
-	}
-	project, err := s.ComposeProject()
+	driver, project, err := composeOf(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -58,4 +50,14 @@ func orNoOutput(s string) string {
 		return "(no output)"
 	}
 	return s
+}
+
+// composeOf detects Compose and loads the project it runs.
+func composeOf(ctx context.Context, s settings.Settings) (composecli.Driver, composecli.Project, error) {
+	driver, err := composecli.Detect(ctx)
+	if err != nil {
+		return driver, composecli.Project{}, err
+	}
+	project, err := s.ComposeProject()
+	return driver, project, err
 }

@@ -2,11 +2,8 @@ package stack
 
 import (
 	"context"
-	"errors"
-	"os"
 	"time"
 
-	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/dbops"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/proc"
@@ -37,12 +34,7 @@ func Down(ctx context.Context, s settings.Settings, out *term.Printer, opts Down
 			out.Warn("no backup: %v; stopping anyway", err)
 		}
 	}
-	driver, err := composecli.Detect(ctx)
-	if err != nil {
-		return err
-	}
-	// Every profile: a down without a profile leaves that profile's services running.
-	project, err := s.ComposeProject()
+	driver, project, err := composeOf(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -50,8 +42,8 @@ func Down(ctx context.Context, s settings.Settings, out *term.Printer, opts Down
 	if err := proc.Run(ctx, out, driver.DownArgs(project, opts.Volumes)...); err != nil {
 		return err
 	}
-	if err := os.Remove(s.StatusFile()); err != nil && !errors.Is(err, os.ErrNotExist) {
-		out.Warn("could not clear %s: %v", s.StatusFile(), err)
+	if err := forgetUp(s); err != nil {
+		out.Warn("%v", err)
 	}
 	what := "stopped"
 	if opts.Volumes {

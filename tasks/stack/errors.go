@@ -3,6 +3,8 @@ package stack
 import (
 	"fmt"
 	"strings"
+
+	"github.com/stevedore-dev/stevedore/tasks/term"
 )
 
 // PartlyUpError says env:up was interrupted after it began starting
@@ -70,4 +72,34 @@ type NoCommandError struct{ Target, Key, Example string }
 
 func (e *NoCommandError) Error() string {
 	return fmt.Sprintf("%s: this project declares no command for it: add %s to the x-stevedore block of its compose file, e.g. %s", e.Target, e.Key, e.Example)
+}
+
+// RollbackStepError says at which step env:rollback stopped, and why.
+type RollbackStepError struct {
+	Step, Of     int
+	What         string
+	Err          error
+	DatabaseDone bool // the database was rolled back before the failure
+}
+
+func (e *RollbackStepError) Error() string {
+	done := "the database was not rolled back"
+	if e.DatabaseDone {
+		done = "the database was rolled back"
+	}
+	return fmt.Sprintf("rollback stopped at step %d/%d (%s): %v; %s", e.Step, e.Of, e.What, e.Err, done)
+}
+
+func (e *RollbackStepError) Unwrap() error { return e.Err }
+
+// Next is the failure's own next command, or else what finishes the
+// rollback: env:up once the database is back, else env:rollback again.
+func (e *RollbackStepError) Next() string {
+	if next := term.NextOf(e.Err); next != "" {
+		return next
+	}
+	if e.DatabaseDone {
+		return "go tool mage env:up"
+	}
+	return "go tool mage env:rollback"
 }

@@ -41,15 +41,11 @@ func tailLogs(ctx context.Context, eng *engine.Engine, id string, n int) (string
 // Logs is env:logs: each service's log lines prefixed with its name, from
 // the Engine API; with Follow it streams until interrupted.
 func Logs(ctx context.Context, s settings.Settings, w io.Writer, opts LogOptions) error {
-	eng, err := engine.Connect(ctx)
+	eng, services, err := connectAndObserve(ctx, s)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	services, err := Observe(ctx, eng, s)
-	if err != nil {
-		return err
-	}
 	var chosen []Service
 	var names []string
 	for _, svc := range services {

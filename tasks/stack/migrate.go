@@ -38,8 +38,9 @@ func Seed(ctx context.Context, s settings.Settings, cfg dbops.Config) error {
 
 func guarded(ctx context.Context, s settings.Settings, cfg dbops.Config, label, kind, service string, cmd []string) error {
 	return dbops.Guarded(ctx, cfg, dbops.Change{
-		Label: label,
-		What:  fmt.Sprintf("%s `%s` in %s", kind, strings.Join(cmd, " "), service),
-		Run:   func(ctx context.Context) error { return RunIn(ctx, s, cfg.Out, service, cmd) },
+		Label:   label,
+		What:    "the " + kind,
+		Command: fmt.Sprintf("`%s` in %s", strings.Join(cmd, " "), service),
+		Run:     func(ctx context.Context) error { return RunIn(ctx, s, cfg.Out, service, cmd) },
 	})
 }

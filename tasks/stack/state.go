@@ -50,6 +50,21 @@ func Observe(ctx context.Context, eng *engine.Engine, s settings.Settings) ([]Se
 	return services, err
 }
 
+// connectAndObserve connects to the engine and observes the stack; the
+// caller closes the engine.
+func connectAndObserve(ctx context.Context, s settings.Settings) (*engine.Engine, []Service, error) {
+	eng, err := engine.Connect(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	services, err := Observe(ctx, eng, s)
+	if err != nil {
+		eng.Close()
+		return nil, nil, err
+	}
+	return eng, services, nil
+}
+
 // declare fills what the labels left unsaid from the settings.
 func declare(svc *Service, d settings.Service) {
 	if svc.Probe == "" {

@@ -90,6 +90,9 @@ func Up(ctx context.Context, s settings.Settings, out *term.Printer, opts UpOpti
 	if err := writeUpRecord(s.StatusFile(), upRecord{Digest: digest, Services: expected}); err != nil {
 		out.Warn("could not record the stack's state: %v", err)
 	}
+	if err := keptSettingsOf(s).recordUp(s.EnvFile); err != nil {
+		out.Warn("could not keep a copy of %s for env:rollback: %v", s.EnvFile, err)
+	}
 	printTable(out, services)
 	out.OK("stack %s up and healthy in %s%s", s.Project, term.Duration(time.Since(start)), inMode(s.Mode))
 	return nil

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -71,4 +72,13 @@ func writeUpRecord(path string, rec upRecord) error {
 	}
 	data, _ := json.Marshal(rec)
 	return os.WriteFile(path, data, 0o644)
+}
+
+// forgetUp removes the record of the last env:up: the stack is no longer
+// as it left it, so the next env:up does the work.
+func forgetUp(s settings.Settings) error {
+	if err := os.Remove(s.StatusFile()); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("could not clear %s: %w", s.StatusFile(), err)
+	}
+	return nil
 }
