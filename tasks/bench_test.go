@@ -203,11 +203,15 @@ func (b *bench) table(w io.Writer) {
 	}
 }
 
-func (b *bench) report(text string) {
-	b.t.Log("\n" + text)
+func (b *bench) report(text string) { benchReport(b.t, text) }
+
+// benchReport logs a benchmark's report and appends it to
+// STEVEDORE_BENCH_REPORT, when set.
+func benchReport(t *testing.T, text string) {
+	t.Log("\n" + text)
 	if path := os.Getenv("STEVEDORE_BENCH_REPORT"); path != "" {
 		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		require.NoError(b.t, err)
+		require.NoError(t, err)
 		defer f.Close()
 		_, _ = f.WriteString(text)
 	}
@@ -264,13 +268,7 @@ func TestBenchmarkEnvUp(t *testing.T) {
 	report := fmt.Sprintf("env:up from stopped %.2fs vs docker compose up -d --wait %.2fs: %.2fx (goal <= 1.2x)\n"+
 		"env:up on a healthy stack %.3fs vs docker compose ps %.3fs: %.2fx (goal <= 1x, under 1 s)\n",
 		best(ours), best(theirs), best(ours)/best(theirs), best(fast), best(ps), best(fast)/best(ps))
-	t.Log("\n" + report)
-	if path := os.Getenv("STEVEDORE_BENCH_REPORT"); path != "" {
-		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
-		require.NoError(t, err)
-		defer f.Close()
-		_, _ = f.WriteString(report)
-	}
+	benchReport(t, report)
 }
 
 // TestBenchmarkDataPaths times db:backup through each data path against
@@ -302,4 +300,61 @@ func TestBenchmarkDataPaths(t *testing.T) {
 	fmt.Fprintf(&report, "db:backup through the exec stream takes %.2fx docker exec pg_dump > file (goal <= 1x); through the FIFO %.2fx\n",
 		b.best(execBack)/b.best(execDump), b.best(fifoBackup)/b.best(execDump))
 	b.report(report.String())
+}
+
+// TestBenchmarkSnapshots times db:snapshot and db:rollback on a database
+// of real size (8 million rows of md5 text with three indexes and a
+// primary key, about 3 GB) against db:restore of the same data. Goal: each
+// at most 5 s and at most 0.1x db:restore. STEVEDORE_BENCH=1 runs it.
+func TestBenchmarkSnapshots(t *testing.T) {
+	if !benchmarking() {
+		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
+	}
+	rows := envInt("STEVEDORE_BENCH_SNAPSHOT_ROWS", 8_000_000)
+	b := newBench(t)
+	b.sh(fmt.Sprintf(`docker exec $C psql -q -U $U -d $D -c "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS a,
+		md5((g * 2)::text) AS b, md5((g * 3)::text) AS c FROM generate_series(1, %d) g" \
+		-c "ALTER TABLE big ADD PRIMARY KEY (id)" -c "CREATE INDEX ON big (a)" -c "CREATE INDEX ON big (b)" -c "CREATE INDEX ON big (c)"`, rows))
+	const (
+		ourSnapshot = "db:snapshot"
+		ourRollback = "db:rollback"
+	)
+	b.ours("db:backup", "-name=base")
+	b.time(ourRestore, func() { b.ours("db:restore", "-name=base", "-yes") })
+	b.ours("db:prune", "-keep=1") // drops the database the restore kept: room for the snapshots
+	for round := 0; round < envInt("STEVEDORE_BENCH_ROUNDS", 2); round++ {
+		b.time(ourSnapshot, func() { b.ours("db:snapshot", fmt.Sprintf("-name=round%d", round)) })
+		b.time(ourRollback, func() { b.ours("db:rollback", fmt.Sprintf("-to=round%d", round)) })
+		b.ours("db:prune", "-keep=0") // the replaced state: room for the next round
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "snapshots of a %s database (%d rows of md5 text, 3 indexes and a primary key)\n", b.size(), rows)
+	b.table(&report)
+	fmt.Fprintf(&report, "db:snapshot %.2fs = %.3fx db:restore; db:rollback %.2fs = %.3fx db:restore (goal: each <= 5 s and <= 0.1x)\n",
+		b.best(ourSnapshot), b.best(ourSnapshot)/b.best(ourRestore), b.best(ourRollback), b.best(ourRollback)/b.best(ourRestore))
+	b.report(report.String())
+}
+
+// TestBenchmarkNoOpMigration times db:migrate on the bundled stack when
+// there is nothing to migrate, against the migration command run by hand
+// (docker exec) plus db:snapshot. Goal: at most 1 s more.
+func TestBenchmarkNoOpMigration(t *testing.T) {
+	if !benchmarking() {
+		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
+	}
+	f := newStack(t, nil)
+	f.up(t)
+	var migrate, byHand, snapshot []time.Duration
+	for range envInt("STEVEDORE_BENCH_ROUNDS", 3) {
+		start := time.Now()
+		out, err := f.compose(t.Context(), "exec", "-T", "api", "/api", "-migrate=up").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		byHand = append(byHand, time.Since(start))
+		snapshot = append(snapshot, runTimed(t, f.env, "db:snapshot").Took)
+		migrate = append(migrate, runTimed(t, f.env, "db:migrate").Took)
+	}
+	best := func(d []time.Duration) time.Duration { return slices.Min(d) }
+	report := fmt.Sprintf("db:migrate with nothing to migrate %.2fs; the command by hand %.2fs + db:snapshot %.2fs: %.2fs beyond them (goal <= 1 s)\n",
+		best(migrate).Seconds(), best(byHand).Seconds(), best(snapshot).Seconds(), (best(migrate) - best(byHand) - best(snapshot)).Seconds())
+	benchReport(t, report)
 }

@@ -92,6 +92,7 @@ func List(ctx context.Context, cfg Config, asJSON bool) error {
 		return err
 	}
 	var kept []pgbackup.Kept
+	var snapshots []pgbackup.Snapshot
 	live := ""
 	if s.tryConnect(ctx, "kept databases") {
 		live = s.db.Credentials().Database
@@ -100,6 +101,9 @@ func List(ctx context.Context, cfg Config, asJSON bool) error {
 			cfg.Out.Warn("kept databases not checked: %v", err)
 		} else if kept == nil {
 			kept = []pgbackup.Kept{}
+		}
+		if snapshots, err = pgbackup.Snapshots(ctx, s.db); err != nil {
+			cfg.Out.Warn("snapshots not checked: %v", err)
 		}
 	}
 	if asJSON {
@@ -117,6 +121,14 @@ func List(ctx context.Context, cfg Config, asJSON bool) error {
 		for _, k := range kept {
 			fmt.Fprintf(out.Writer(), "  %s  %s  %s  undo: go tool mage db:restore -undo\n", k.Name, keptTime(k), term.Bytes(k.Size))
 		}
+	}
+	if len(snapshots) > 0 {
+		var size int64
+		for _, sn := range snapshots {
+			size += sn.Size
+		}
+		fmt.Fprintf(out.Writer(), "\n%s of %s on the server, %s (%s): go tool mage db:snapshots\n",
+			term.Plural(len(snapshots), "snapshot"), live, term.Bytes(size), notABackup)
 	}
 	if len(entries) == 0 {
 		out.Next("go tool mage db:backup")

@@ -15,7 +15,7 @@ import (
 )
 
 // notABackup is said wherever snapshots are listed.
-const notABackup = "snapshots are not backups: they live on the database server's volume and die with it (db:backup for a file that does not)"
+const notABackup = "not backups: they live on the database server's volume and die with it"
 
 // Snapshot is db:snapshot: a copy of the live database on its own server,
 // named label ("" for its time).
@@ -135,7 +135,7 @@ type SnapshotEntry struct {
 
 // BuildSnapshotListing turns snapshots into db:snapshots -json.
 func BuildSnapshotListing(live, server string, list []pgbackup.Snapshot) SnapshotListing {
-	l := SnapshotListing{Version: SnapshotsVersion, Database: live, Server: server, Snapshots: []SnapshotEntry{}, Note: notABackup}
+	l := SnapshotListing{Version: SnapshotsVersion, Database: live, Server: server, Snapshots: []SnapshotEntry{}, Note: "snapshots are " + notABackup}
 	for _, s := range list {
 		l.Snapshots = append(l.Snapshots, SnapshotEntry{Name: s.Name, Database: s.DB, TakenAt: s.At.UTC(), Size: s.Size, Replaced: s.Replaced()})
 	}
@@ -178,7 +178,7 @@ func Snapshots(ctx context.Context, cfg Config, asJSON bool) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", sn.Name, sn.At.Local().Format("2006-01-02 15:04:05"), term.Bytes(sn.Size), what)
 	}
 	tw.Flush()
-	out.Step("%s", notABackup)
+	out.Step("snapshots are %s (db:backup writes a file that outlives it)", notABackup)
 	out.OK("%s of database %s in %s", term.Plural(len(list), "snapshot"), live, s.db.Describe())
 	return nil
 }
@@ -209,6 +209,9 @@ func (s *session) pruneSnapshots(ctx context.Context, p retention.Policy, dryRun
 	}
 	for _, sn := range doomed {
 		s.cfg.Out.Step("%s snapshot %s (%s, %s)", verb, sn.Name, sn.At.Local().Format("2006-01-02 15:04"), term.Bytes(sn.Size))
+	}
+	if len(doomed) > 0 {
+		s.cfg.Out.OK("snapshots: %s %d, kept %d (%s)", verb, len(doomed), len(list)-len(doomed), p)
 	}
 	return nil
 }

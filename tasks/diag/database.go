@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
+	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/settings"
 	"github.com/stevedore-dev/stevedore/tasks/stack"
@@ -50,12 +51,16 @@ func checkDatabase(ctx context.Context, eng *engine.Engine, svc stack.Service, m
 	var one, conns, maxConns int
 	var version string
 	var size int64
+	var snapshots int
+	var snapshotBytes int64
 	err = conn.QueryRow(ctx, `SELECT 1, current_setting('server_version'), pg_database_size(current_database()),
-		(SELECT count(*) FROM pg_stat_activity)::int, current_setting('max_connections')::int`).Scan(&one, &version, &size, &conns, &maxConns)
+		(SELECT count(*) FROM pg_stat_activity)::int, current_setting('max_connections')::int, `+snapshotsSQL(creds.Database)).
+		Scan(&one, &version, &size, &conns, &maxConns, &snapshots, &snapshotBytes)
 	if err != nil {
 		return fail(fmt.Sprintf("database %s: query failed: %v", creds.Database, err), "go tool mage env:logs -service="+svc.Name)
 	}
-	facts := databaseFacts{where: svc.Container, name: creds.Database, version: version, size: size, conns: conns, maxConns: maxConns}
+	facts := databaseFacts{where: svc.Container, name: creds.Database, version: version, size: size, conns: conns, maxConns: maxConns,
+		snapshots: snapshots, snapshotBytes: snapshotBytes}
 	if m != nil && m.Query != "" {
 		var v any
 		facts.migrations = readMigrations(m, func() (string, error) {
@@ -75,13 +80,13 @@ func checkPodDatabase(ctx context.Context, f pgtarget.Flags, m *settings.Migrati
 	}
 	creds := db.Credentials()
 	out, err := db.Query(ctx, creds.Database, `SELECT 1, current_setting('server_version'), pg_database_size(current_database()),
-		(SELECT count(*) FROM pg_stat_activity), current_setting('max_connections')`)
+		(SELECT count(*) FROM pg_stat_activity), current_setting('max_connections'), `+snapshotsSQL(creds.Database))
 	if err != nil {
 		ch.Status, ch.Summary = Fail, fmt.Sprintf("database %s in %s: %v", creds.Database, db.Describe(), err)
 		return ch
 	}
 	f5 := strings.Split(strings.TrimSpace(out), "\t")
-	if len(f5) != 5 {
+	if len(f5) != 7 {
 		ch.Status, ch.Summary = Fail, fmt.Sprintf("database %s: unexpected answer %q", creds.Database, out)
 		return ch
 	}
@@ -89,6 +94,8 @@ func checkPodDatabase(ctx context.Context, f pgtarget.Flags, m *settings.Migrati
 	facts.size, _ = strconv.ParseInt(f5[2], 10, 64)
 	facts.conns, _ = strconv.Atoi(f5[3])
 	facts.maxConns, _ = strconv.Atoi(f5[4])
+	facts.snapshots, _ = strconv.Atoi(f5[5])
+	facts.snapshotBytes, _ = strconv.ParseInt(f5[6], 10, 64)
 	if m != nil && m.Query != "" {
 		facts.migrations = readMigrations(m, func() (string, error) {
 			v, err := db.Query(ctx, creds.Database, m.Query)
@@ -98,11 +105,19 @@ func checkPodDatabase(ctx context.Context, f pgtarget.Flags, m *settings.Migrati
 	return judgeDatabase(ch, facts)
 }
 
+// snapshotsSQL counts live's snapshots and their bytes, as two columns.
+func snapshotsSQL(live string) string {
+	where := `FROM pg_database WHERE datname LIKE ` + pgtarget.QuoteLiteral(pgbackup.SnapshotLike(live))
+	return `(SELECT count(*)::int ` + where + `), (SELECT coalesce(sum(pg_database_size(oid)), 0)::bigint ` + where + `)`
+}
+
 // databaseFacts are what the database checks read, by pgx or by psql.
 type databaseFacts struct {
 	where, name, version string
 	size                 int64
 	conns, maxConns      int
+	snapshots            int   // snapshots of the database on the same server
+	snapshotBytes        int64 // their size
 	migrations           *migrationFacts // nil: the project declares no migrations check
 }
 
@@ -115,6 +130,11 @@ func judgeDatabase(ch Check, f databaseFacts) Check {
 	ch.Status = OK
 	ch.Summary = fmt.Sprintf("database %s: SELECT 1 ok, PostgreSQL %s, %.1f MB, %d/%d connections",
 		f.name, version, float64(f.size)/1e6, f.conns, f.maxConns)
+	if f.snapshots > 0 {
+		// Said wherever snapshots show: they share the server's fate.
+		ch.Details["snapshots"], ch.Details["snapshot_bytes"] = strconv.Itoa(f.snapshots), strconv.FormatInt(f.snapshotBytes, 10)
+		ch.Summary += fmt.Sprintf("; %s (%s) on the same server, not backups", term.Plural(f.snapshots, "snapshot"), term.Bytes(f.snapshotBytes))
+	}
 	if m := f.migrations; m != nil {
 		ch.Details["migration_version"], ch.Details["latest_migration"] = m.current, m.latest
 		switch {

@@ -42,6 +42,17 @@ func TestJudgeDatabaseMigrations(t *testing.T) {
 	}
 }
 
+// Snapshots are named for what they are wherever they show.
+func TestJudgeDatabaseSaysSnapshotsAreNotBackups(t *testing.T) {
+	f := databaseFacts{name: "app", version: "15.8", size: 8e6, conns: 3, maxConns: 100, snapshots: 2, snapshotBytes: 16e6}
+	ch := judgeDatabase(Check{ID: "database"}, f)
+	assert.Equal(t, OK, ch.Status)
+	assert.Contains(t, ch.Summary, "; 2 snapshots (16.0 MB) on the same server, not backups")
+	assert.Equal(t, "2", ch.Details["snapshots"])
+	f.snapshots = 0
+	assert.NotContains(t, judgeDatabase(Check{ID: "database"}, f).Summary, "snapshot")
+}
+
 func TestLatestMigrationFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	for _, n := range []string{"001_init.sql", "002_items.sql", "10_more.up.sql", "README.md", "x_7.sql"} {

@@ -66,6 +66,12 @@ func SnapshotDB(live string, at time.Time, label string) string {
 	return name
 }
 
+// SnapshotLike matches the names of live's snapshots, in a LIKE (the
+// escape character is \).
+func SnapshotLike(live string) string {
+	return strings.ReplaceAll(tagPrefix(live, snapTag, snapRoom), "_", `\_`) + "%"
+}
+
 // snapshotOf tells whether database name is a snapshot of live, and which.
 func snapshotOf(name, live string) (Snapshot, bool) {
 	rest, ok := strings.CutPrefix(name, tagPrefix(live, snapTag, snapRoom))
@@ -156,7 +162,7 @@ func TakeSnapshot(ctx context.Context, db pgtarget.Database, label string, at ti
 	// One query tells the server's version, and whether the name is taken.
 	head, err := db.Query(ctx, maint, fmt.Sprintf(
 		`SELECT current_setting('server_version_num')::int >= 150000, (SELECT string_agg(datname, ' ') FROM pg_database WHERE datname LIKE %s)`,
-		pgtarget.QuoteLiteral(strings.ReplaceAll(tagPrefix(live, snapTag, snapRoom), "_", `\_`)+"%")))
+		pgtarget.QuoteLiteral(SnapshotLike(live))))
 	if err != nil {
 		return Taken{}, fmt.Errorf("snapshot of %s: %w", live, err)
 	}

@@ -38,6 +38,7 @@ func Down(ctx context.Context, s settings.Settings, out *term.Printer, opts Down
 	if err != nil {
 		return err
 	}
+	// Every profile: a down without a profile leaves that profile's services running.
 	project.Profiles = s.AllProfiles()
 	if err := proc.Run(ctx, out, driver.DownArgs(project, opts.Volumes)...); err != nil {
 		return err
