@@ -116,8 +116,8 @@ type databaseFacts struct {
 	where, name, version string
 	size                 int64
 	conns, maxConns      int
-	snapshots            int   // snapshots of the database on the same server
-	snapshotBytes        int64 // their size
+	snapshots            int             // snapshots of the database on the same server
+	snapshotBytes        int64           // their size
 	migrations           *migrationFacts // nil: the project declares no migrations check
 }
 
