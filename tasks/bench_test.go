@@ -303,14 +303,14 @@ func TestBenchmarkDataPaths(t *testing.T) {
 }
 
 // TestBenchmarkSnapshots times db:snapshot and db:rollback on a database
-// of real size (8 million rows of md5 text with three indexes and a
-// primary key, about 3 GB) against db:restore of the same data. Goal: each
+// of real size (10 million rows of md5 text with three indexes and a
+// primary key, 3.2 GB) against db:restore of the same data. Goal: each
 // at most 5 s and at most 0.1x db:restore. STEVEDORE_BENCH=1 runs it.
 func TestBenchmarkSnapshots(t *testing.T) {
 	if !benchmarking() {
 		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
 	}
-	rows := envInt("STEVEDORE_BENCH_SNAPSHOT_ROWS", 8_000_000)
+	rows := envInt("STEVEDORE_BENCH_SNAPSHOT_ROWS", 10_000_000)
 	b := newBench(t)
 	b.sh(fmt.Sprintf(`docker exec $C psql -q -U $U -d $D -c "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS a,
 		md5((g * 2)::text) AS b, md5((g * 3)::text) AS c FROM generate_series(1, %d) g" \

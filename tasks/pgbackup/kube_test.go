@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -53,6 +54,31 @@ func TestKubeStandInBackupVerifyRestore(t *testing.T) {
 	var n int
 	require.NoError(t, pg.Connect(t).QueryRow(ctx, `SELECT count(*) FROM item`).Scan(&n))
 	assert.Equal(t, 5000, n)
+}
+
+// Snapshots and rollbacks through kubectl exec (the STAND-IN): the copy's
+// statements reach psql in the pod as separate -c arguments.
+func TestKubeStandInSnapshotAndRollback(t *testing.T) {
+	pg := pgtest.Start(t)
+	flags := pgtest.KubeStandIn(t, pg)
+	ctx := t.Context()
+	_, err := pg.Connect(t).Exec(ctx, `CREATE TABLE item (id int); INSERT INTO item SELECT generate_series(1, 100)`)
+	require.NoError(t, err)
+	db, err := pgtarget.OpenPod(ctx, flags)
+	require.NoError(t, err)
+	taken, err := pgbackup.TakeSnapshot(ctx, db, "in-pod", time.Now())
+	require.NoError(t, err)
+	assert.Positive(t, taken.Size)
+	_, err = pg.Connect(t).Exec(ctx, `DELETE FROM item`)
+	require.NoError(t, err)
+	list, err := pgbackup.Snapshots(ctx, db)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+	_, err = pgbackup.Rollback(ctx, db, list[0], time.Now().Add(time.Second))
+	require.NoError(t, err)
+	var n int
+	require.NoError(t, pg.Connect(t).QueryRow(ctx, `SELECT count(*) FROM item`).Scan(&n))
+	assert.Equal(t, 100, n)
 }
 
 // kubectl exec can end a stream early and still exit 0: wherever the
