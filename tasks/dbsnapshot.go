@@ -47,6 +47,7 @@ func (Db) Snapshots(ctx context.Context,
 func (Db) Rollback(ctx context.Context,
 	to *string, // the snapshot (default: the newest one a rollback did not replace)
 	undo *bool, // go back to the state the last rollback replaced
+	keep *bool, // copy the snapshot first (seconds per GB, the application runs on), so that it stays for another rollback
 	container *string, // a running PostgreSQL container (default: the stack's db service)
 	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
 	namespace *string, // Kubernetes namespace (default: the context's)
@@ -57,7 +58,7 @@ func (Db) Rollback(ctx context.Context,
 ) error {
 	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
 	return run(ctx, w.job("db:rollback", "go tool mage db:snapshots"), func(out *term.Printer, s settings.Settings) error {
-		return dbops.Rollback(ctx, dbConfig(out, s, w), dbops.RollbackOptions{To: str(to), Undo: flag(undo)})
+		return dbops.Rollback(ctx, dbConfig(out, s, w), dbops.RollbackOptions{To: str(to), Undo: flag(undo), Keep: flag(keep)})
 	})
 }
 

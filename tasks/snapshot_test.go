@@ -111,6 +111,18 @@ func TestKilledSnapshotAndRollbackLeaveAWorkingDatabase(t *testing.T) {
 		assert.Equal(t, after, f.state(t), "the rollback undone")
 	})
 
+	t.Run("pruned after each snapshot, as backups are", func(t *testing.T) {
+		env := append(slices.Clone(f.env), "STEVEDORE_KEEP=2")
+		var out string
+		for i := range 3 {
+			r := runTarget(t, env, "db:snapshot", fmt.Sprintf("-name=p%d", i))
+			require.Equal(t, 0, r.Code, r.Out)
+			out += r.Out
+		}
+		assert.Len(t, f.snapshots(t), 2, "the newest 2 kept")
+		assert.Contains(t, out, "dropped snapshot")
+	})
+
 	t.Run("bad input", func(t *testing.T) {
 		for args, want := range map[string]string{
 			"db:rollback -to=nope":              "has no snapshot named nope",

@@ -60,6 +60,11 @@ func (s *session) snapshot(ctx context.Context, label string) (pgbackup.Taken, e
 		out.Detail("no session was connected; new ones waited %s", term.Duration(taken.Paused))
 	}
 	fmt.Fprintf(out.Writer(), "  back to it  go tool mage db:rollback -to=%s%s\n", taken.Name, s.cfg.Target.CommandFlags())
+	if s.cfg.AutoKeep > 0 { // as after each backup: each snapshot costs the database's size
+		if err := s.pruneSnapshots(ctx, retention.Policy{Last: s.cfg.AutoKeep}, false); err != nil {
+			out.Warn("snapshots not pruned: %v", err)
+		}
+	}
 	return taken, nil
 }
 
@@ -67,6 +72,7 @@ func (s *session) snapshot(ctx context.Context, label string) (pgbackup.Taken, e
 type RollbackOptions struct {
 	To   string // a snapshot's name; "" for the newest a rollback did not replace
 	Undo bool   // the state the last rollback replaced instead
+	Keep bool   // copy the snapshot first, so that it stays for another rollback
 }
 
 // Rollback is db:rollback: the live database becomes the snapshot (a
@@ -97,7 +103,14 @@ func (s *session) rollback(ctx context.Context, o RollbackOptions) (pgbackup.Sna
 		return pgbackup.Snapshot{}, &pgbackup.NoSnapshotError{Database: live, Name: o.To, Undo: o.Undo}
 	}
 	start := time.Now()
-	replaced, err := pgbackup.Rollback(ctx, s.db, to, start)
+	var progress *term.Progress
+	if o.Keep {
+		progress = out.Progress(fmt.Sprintf("copying snapshot %s (%s), so that it stays", to.Name, term.Bytes(to.Size)))
+	}
+	replaced, err := pgbackup.Rollback(ctx, s.db, to, start, o.Keep)
+	if progress != nil {
+		progress.Done()
+	}
 	var unknown *pgbackup.SwapUnknownError
 	if errors.As(err, &unknown) {
 		return to, &RestoreError{Err: err, Flags: s.cfg.Target.CommandFlags()}
@@ -106,6 +119,11 @@ func (s *session) rollback(ctx context.Context, o RollbackOptions) (pgbackup.Sna
 		return to, fmt.Errorf("rollback to snapshot %s: %w; the database was not changed", to.Name, err)
 	}
 	out.OK("rolled back in %s: database %s is as at snapshot %s (%s)", term.Duration(time.Since(start)), live, to.Name, to.At.Local().Format("2006-01-02 15:04:05"))
+	if o.Keep {
+		fmt.Fprintf(out.Writer(), "  kept  snapshot %s, for another rollback\n", to.Name)
+	} else {
+		out.Detail("snapshot %s is the live database now (-keep copies it first, so that it stays)", to.Name)
+	}
 	fmt.Fprintf(out.Writer(), "  kept  the state it replaced, as snapshot %s\n", replaced.Name)
 	fmt.Fprintf(out.Writer(), "  undo  go tool mage db:rollback -undo%s\n", s.cfg.Target.CommandFlags())
 	return to, nil

@@ -15,6 +15,9 @@ type Role string
 const (
 	roleRestore Role = "restore"
 	roleVerify  Role = "verify"
+	// roleRollback is the copy of a snapshot a rollback that keeps it
+	// renames in.
+	roleRollback Role = "rollback"
 	// roleOld is where stevedore before 2026-11 parked the live database
 	// during a swap; one left by a crash is recognised as a kept database.
 	roleOld Role = "old"

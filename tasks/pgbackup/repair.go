@@ -48,8 +48,9 @@ func planRepair(live string, dbs []dbInfo, otherRun string, orphan func(appName 
 		return true
 	}
 	scratch := map[string]string{
-		ScratchName(live, roleRestore): "the scratch database of an interrupted restore",
-		ScratchName(live, roleVerify):  "the scratch database of an interrupted verify",
+		ScratchName(live, roleRestore):  "the scratch database of an interrupted restore",
+		ScratchName(live, roleVerify):   "the scratch database of an interrupted verify",
+		ScratchName(live, roleRollback): "the copy of a snapshot an interrupted rollback made",
 	}
 	refusing, marked := false, false
 	for _, d := range dbs {

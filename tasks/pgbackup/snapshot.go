@@ -172,12 +172,7 @@ func TakeSnapshot(ctx context.Context, db pgtarget.Database, label string, at ti
 		at = at.Add(time.Second)
 		name = SnapshotDB(live, at, label)
 	}
-	create := fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", pgtarget.QuoteIdent(name), pgtarget.QuoteIdent(live))
-	if fileCopy == "t" {
-		// WAL_LOG, the default since 15, writes the whole database to the
-		// WAL; a file copy costs one checkpoint and the copy itself.
-		create += " STRATEGY FILE_COPY"
-	}
+	create := copySQL(name, live, fileCopy == "t")
 	script := pgtarget.Separately(
 		fmt.Sprintf(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND application_name NOT LIKE %s`,
 			pgtarget.QuoteLiteral(live), pgtarget.QuoteLiteral(pgtarget.AppNameLike)),
@@ -216,6 +211,18 @@ func TakeSnapshot(ctx context.Context, db pgtarget.Database, label string, at ti
 	return t, nil
 }
 
+// copySQL copies database from into a new database name on the server.
+// WAL_LOG, the default since PostgreSQL 15, writes the whole database to
+// the WAL; a file copy costs one checkpoint and the copy itself (and is
+// the only way before 15, which has no STRATEGY).
+func copySQL(name, from string, fileCopy bool) string {
+	sql := fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", pgtarget.QuoteIdent(name), pgtarget.QuoteIdent(from))
+	if fileCopy {
+		sql += " STRATEGY FILE_COPY"
+	}
+	return sql
+}
+
 // pgTimestamp is how psql prints a timestamptz with the default DateStyle.
 const pgTimestamp = "2006-01-02 15:04:05.999999-07"
 
@@ -223,8 +230,10 @@ const pgTimestamp = "2006-01-02 15:04:05.999999-07"
 // transaction as a restore's swap, so a crash leaves the old database or
 // the snapshot under the live name, each whole. The state it replaces is
 // kept as a snapshot (ReplacedLabel, named for at), so a rollback can be
-// undone; the snapshot itself becomes the live database.
-func Rollback(ctx context.Context, db pgtarget.Database, to Snapshot, at time.Time) (replaced Snapshot, err error) {
+// undone. The snapshot itself becomes the live database, unless keep: then
+// a copy of it is made first (seconds per GB, while the application goes
+// on; no session uses a snapshot) and renamed in, and the snapshot stays.
+func Rollback(ctx context.Context, db pgtarget.Database, to Snapshot, at time.Time, keep bool) (replaced Snapshot, err error) {
 	live := db.Credentials().Database
 	list, err := Snapshots(ctx, db)
 	if err != nil {
@@ -235,11 +244,39 @@ func Rollback(ctx context.Context, db pgtarget.Database, to Snapshot, at time.Ti
 		at = at.Add(time.Second)
 		keptAs = SnapshotDB(live, at, ReplacedLabel)
 	}
+	incoming := to.DB
+	if keep {
+		incoming = ScratchName(live, roleRollback)
+		if err := copyOf(ctx, db, to.DB, incoming); err != nil {
+			return Snapshot{}, err
+		}
+	}
 	// Not cancellable once started: see SwapIn.
-	if _, err := swap(context.WithoutCancel(ctx), db, to.DB, keptAs); err != nil {
+	if _, err := swap(context.WithoutCancel(ctx), db, incoming, keptAs); err != nil {
+		if keep {
+			_ = dropDatabase(context.WithoutCancel(ctx), db, incoming)
+		}
 		return Snapshot{}, err
 	}
 	return Snapshot{Name: ReplacedLabel, DB: keptAs, At: at.UTC().Truncate(time.Second)}, nil
+}
+
+// copyOf copies snapshot from into the scratch database name (dropping
+// what an interrupted copy left there first).
+func copyOf(ctx context.Context, db pgtarget.Database, from, name string) error {
+	maint := maintenanceDB(db.Credentials().Database)
+	if err := dropDatabase(ctx, db, name); err != nil {
+		return err
+	}
+	version, err := db.Query(ctx, maint, `SELECT current_setting('server_version_num')::int >= 150000`)
+	if err == nil {
+		_, err = db.Query(ctx, maint, copySQL(name, from, strings.TrimSpace(version) == "t"))
+	}
+	if err != nil {
+		_ = dropDatabase(context.WithoutCancel(ctx), db, name)
+		return fmt.Errorf("copy snapshot %s: %w", from, err)
+	}
+	return nil
 }
 
 // DropSnapshots drops snapshots.

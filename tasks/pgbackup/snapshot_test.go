@@ -1,6 +1,7 @@
 package pgbackup_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -44,7 +45,7 @@ func TestSnapshotRollbackAndUndoOnARichDatabase(t *testing.T) {
 	assert.Equal(t, taken.DB, list[0].DB)
 	assert.Positive(t, list[0].Size)
 
-	replaced, err := pgbackup.Rollback(ctx, db, list[0], at.Add(time.Second))
+	replaced, err := pgbackup.Rollback(ctx, db, list[0], at.Add(time.Second), false)
 	require.NoError(t, err)
 	assert.True(t, replaced.Replaced())
 
@@ -61,12 +62,30 @@ func TestSnapshotRollbackAndUndoOnARichDatabase(t *testing.T) {
 	require.Len(t, list, 1, "the snapshot became the live database; the replaced state is kept")
 	undo, ok := pgbackup.FindSnapshot(list, "", true)
 	require.True(t, ok)
-	_, err = pgbackup.Rollback(ctx, db, undo, at.Add(2*time.Second))
+	_, err = pgbackup.Rollback(ctx, db, undo, at.Add(2*time.Second), false)
 	require.NoError(t, err)
 	assert.Equal(t, changed, fingerprint(t, pg.Connect(t)), "the rollback undone")
 
-	list, err = pgbackup.Snapshots(ctx, db)
+	// -keep: a copy goes in, and the snapshot stays for another rollback.
+	keep, err := pgbackup.TakeSnapshot(ctx, db, "keep", at.Add(3*time.Second))
 	require.NoError(t, err)
+	conn = pg.Connect(t)
+	_, err = conn.Exec(ctx, `DROP TABLE public.numbers`)
+	require.NoError(t, err)
+	conn.Close(ctx)
+	for round := range 2 {
+		_, err = pgbackup.Rollback(ctx, db, keep.Snapshot, at.Add(time.Duration(4+round)*time.Second), true)
+		require.NoError(t, err)
+		assert.Equal(t, changed, fingerprint(t, pg.Connect(t)), "round %d", round)
+		list, err = pgbackup.Snapshots(ctx, db)
+		require.NoError(t, err)
+		assert.True(t, slices.ContainsFunc(list, func(s pgbackup.Snapshot) bool { return s.DB == keep.DB }), "the snapshot stays")
+	}
+	dbs := pg.Connect(t)
+	var scratch int
+	require.NoError(t, dbs.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname LIKE 'stevedore\_%'`).Scan(&scratch))
+	assert.Zero(t, scratch, "no copy left behind")
+
 	require.NoError(t, pgbackup.DropSnapshots(ctx, db, list))
 	list, err = pgbackup.Snapshots(ctx, db)
 	require.NoError(t, err)
