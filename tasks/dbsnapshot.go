@@ -65,32 +65,17 @@ func (Db) Rollback(ctx context.Context,
 // Migrate takes a snapshot, runs the project's migration command (x-stevedore.migrate) in its service, and rolls back to the snapshot if it fails.
 func (Db) Migrate(ctx context.Context,
 	down *bool, // run the command that reverts the last migration instead
-	container *string, // a running PostgreSQL container (default: the stack's db service)
-	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
-	namespace *string, // Kubernetes namespace (default: the context's)
-	pod *string, // Kubernetes pod
-	selector *string, // Kubernetes label selector for the pod (default app=postgres)
-	kcontainer *string, // container in the pod (default: its first)
-	context *string, // kubeconfig context (default: the current one)
 ) error {
-	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
-	return run(ctx, w.job("db:migrate", "go tool mage -v db:migrate"), func(out *term.Printer, s settings.Settings) error {
-		return stack.Migrate(ctx, s, dbConfig(out, s, w), flag(down))
+	// No location flags: the command runs in the stack's service, so the
+	// database guarded is the stack's own.
+	return run(ctx, job{name: "db:migrate", next: "go tool mage -v db:migrate"}, func(out *term.Printer, s settings.Settings) error {
+		return stack.Migrate(ctx, s, out, flag(down))
 	})
 }
 
 // Seed takes a snapshot, runs the project's seed command (x-stevedore.seed) in its service, and rolls back to the snapshot if it fails.
-func (Db) Seed(ctx context.Context,
-	container *string, // a running PostgreSQL container (default: the stack's db service)
-	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
-	namespace *string, // Kubernetes namespace (default: the context's)
-	pod *string, // Kubernetes pod
-	selector *string, // Kubernetes label selector for the pod (default app=postgres)
-	kcontainer *string, // container in the pod (default: its first)
-	context *string, // kubeconfig context (default: the current one)
-) error {
-	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
-	return run(ctx, w.job("db:seed", "go tool mage -v db:seed"), func(out *term.Printer, s settings.Settings) error {
-		return stack.Seed(ctx, s, dbConfig(out, s, w))
+func (Db) Seed(ctx context.Context) error {
+	return run(ctx, job{name: "db:seed", next: "go tool mage -v db:seed"}, func(out *term.Printer, s settings.Settings) error {
+		return stack.Seed(ctx, s, out)
 	})
 }

@@ -119,12 +119,14 @@ func (Env) Status(ctx context.Context,
 
 // Rollback undoes a bad change: stops the services that write, puts back the settings file of the last healthy env:up, rolls the database back to the newest snapshot (-backup: the newest good backup), starts the stack and waits until it is ready.
 func (Env) Rollback(ctx context.Context,
+	mode *string, // a mode of x-stevedore.modes (bundled stack: debug, the default, or production)
+	tools *bool, // also start the tools profile (bundled stack: pgadmin)
 	backup *bool, // restore the newest good backup instead of rolling back to a snapshot
 	to *string, // the snapshot to roll back to (default: the newest one a rollback did not replace)
 	previous *bool, // put back the settings file the last healthy env:up replaced, even when the current one came up healthy
 	timeout *time.Duration, // how long to wait for readiness (default 2m)
 ) error {
-	j := job{name: "env:rollback", next: "go tool mage env:status", flags: envFlags(nil, nil)}
+	j := job{name: "env:rollback", next: "go tool mage env:status", flags: envFlags(mode, tools)}
 	return run(ctx, j, func(out *term.Printer, s settings.Settings) error {
 		reload := func() (settings.Settings, error) { return settings.Load(ctx, j.flags, false) }
 		o := stack.RollbackOptions{Backup: flag(backup), To: str(to), Previous: flag(previous), Up: upOptions(nil, timeout)}

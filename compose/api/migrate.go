@@ -23,6 +23,9 @@ func migrateDown(ctx context.Context, pool *pgxpool.Pool) (int, error) {
 			if m.Version != current {
 				continue
 			}
+			if m.Down == "" {
+				return current, fmt.Errorf("migration %s has no down migration: nothing reverted", m.Name)
+			}
 			tx, err := conn.Begin(ctx)
 			if err != nil {
 				return current, err

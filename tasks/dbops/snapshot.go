@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -73,6 +74,8 @@ type RollbackOptions struct {
 	To   string // a snapshot's name; "" for the newest a rollback did not replace
 	Undo bool   // the state the last rollback replaced instead
 	Keep bool   // copy the snapshot first, so that it stays for another rollback
+
+	exactly string // the database of the one snapshot to go back to (a failed change's)
 }
 
 // Rollback is db:rollback: the live database becomes the snapshot (a
@@ -99,6 +102,13 @@ func (s *session) rollback(ctx context.Context, o RollbackOptions) (pgbackup.Sna
 		return pgbackup.Snapshot{}, err
 	}
 	to, ok := pgbackup.FindSnapshot(list, o.To, o.Undo)
+	if o.exactly != "" {
+		i := slices.IndexFunc(list, func(sn pgbackup.Snapshot) bool { return sn.DB == o.exactly })
+		ok = i >= 0
+		if ok {
+			to = list[i]
+		}
+	}
 	if !ok {
 		return pgbackup.Snapshot{}, &pgbackup.NoSnapshotError{Database: live, Name: o.To, Undo: o.Undo}
 	}
@@ -256,6 +266,9 @@ func Guarded(ctx context.Context, cfg Config, c Change) error {
 	if err != nil {
 		return fmt.Errorf("no snapshot, so no %s: %w", c.What, err)
 	}
+	if ctx.Err() != nil { // nothing ran: the snapshot is only one more
+		return ctx.Err()
+	}
 	start := time.Now()
 	cfg.Out.Step("running %s: %s", c.What, c.Command)
 	err = c.Run(ctx)
@@ -268,7 +281,11 @@ func Guarded(ctx context.Context, cfg Config, c Change) error {
 	}
 	cfg.Out.Warn("%s failed: %v", c.What, err)
 	cfg.Out.Step("rolling back to snapshot %s", taken.Name)
-	if _, rbErr := s.rollback(context.WithoutCancel(ctx), RollbackOptions{To: taken.Name}); rbErr != nil {
+	if _, rbErr := s.rollback(context.WithoutCancel(ctx), RollbackOptions{exactly: taken.DB}); rbErr != nil {
+		var unknown *pgbackup.SwapUnknownError
+		if errors.As(rbErr, &unknown) { // the snapshot may be the live database already
+			return rbErr
+		}
 		return errors.Join(&ChangeFailedError{What: c.What, Err: err, Snapshot: taken.Name, Flags: cfg.Target.CommandFlags()}, rbErr)
 	}
 	return &ChangeFailedError{What: c.What, Err: err, RolledBack: true, Flags: cfg.Target.CommandFlags()}

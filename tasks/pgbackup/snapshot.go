@@ -49,6 +49,9 @@ func ValidLabel(label string) error {
 	case !labelPattern.MatchString(label):
 		return fmt.Errorf("snapshot name %q may hold only letters, digits, '.', '-' and '_', and starts with a letter or digit", label)
 	}
+	if label == ReplacedLabel {
+		return fmt.Errorf("snapshot name %q is kept for the state a rollback replaces", label)
+	}
 	if _, err := time.Parse(labelLayout, label); err == nil {
 		return fmt.Errorf("snapshot name %q is a time stamp, which names the snapshots taken without -name", label)
 	}

@@ -40,7 +40,7 @@ func TestValidLabel(t *testing.T) {
 	for _, ok := range []string{"before-migrate", "v1.2", "a", "x_y", strings.Repeat("a", maxLabel)} {
 		assert.NoError(t, ValidLabel(ok), ok)
 	}
-	for _, bad := range []string{"", "-x", ".x", "a b", "../x", "a/b", "é", strings.Repeat("a", maxLabel+1), "20261124-101500"} {
+	for _, bad := range []string{"", "-x", ".x", "a b", "../x", "a/b", "é", strings.Repeat("a", maxLabel+1), "20261124-101500", ReplacedLabel} {
 		assert.Error(t, ValidLabel(bad), bad)
 	}
 }

@@ -152,11 +152,8 @@ func decodeExtension(raw any) (Extension, error) {
 			return ext, fmt.Errorf("%s.migrations: say which service the command runs in (service:)", ExtensionKey)
 		}
 	}
-	if m := ext.Migrate; m != nil && (m.Service == "" || len(m.Up) == 0) {
-		return ext, fmt.Errorf("%s.migrate: give the service the commands run in (service:) and the migration command (up:)", ExtensionKey)
-	}
-	if sd := ext.Seed; sd != nil && (sd.Service == "" || len(sd.Command) == 0) {
-		return ext, fmt.Errorf("%s.seed: give the service the command runs in (service:) and the command (command:)", ExtensionKey)
+	if err := checkCommands(ExtensionKey, ext.Migrate, ext.Seed); err != nil {
+		return ext, err
 	}
 	if ext.DefaultMode != "" {
 		if _, ok := ext.Modes[ext.DefaultMode]; !ok {
@@ -164,4 +161,16 @@ func decodeExtension(raw any) (Extension, error) {
 		}
 	}
 	return ext, nil
+}
+
+// checkCommands refuses db:migrate's and db:seed's commands without their
+// service or command, wherever they were given (from names them).
+func checkCommands(from string, m *Migrate, sd *Seed) error {
+	if m != nil && (m.Service == "" || len(m.Up) == 0 || m.Up[0] == "" || len(m.Down) > 0 && m.Down[0] == "") {
+		return fmt.Errorf("%s.migrate: give the service the commands run in (service:) and the migration command (up:)", from)
+	}
+	if sd != nil && (sd.Service == "" || len(sd.Command) == 0 || sd.Command[0] == "") {
+		return fmt.Errorf("%s.seed: give the service the command runs in (service:) and the command (command:)", from)
+	}
+	return nil
 }

@@ -211,6 +211,9 @@ func load(ctx context.Context, flags, magefile Overrides, makeEnvFile bool) (Set
 		return s, err
 	}
 	s.Services, s.Migrate, s.Seed = ext.Services, ext.Migrate, ext.Seed
+	if err := checkCommands("settings.Configure", magefile.Migrate, magefile.Seed); err != nil {
+		return s, err
+	}
 	if magefile.Migrate != nil {
 		s.Migrate = magefile.Migrate
 	}

@@ -335,6 +335,10 @@ func TestMigrateCommandsFromTheMagefile(t *testing.T) {
 	assert.Equal(t, "web", s.Migrate.Service)
 	assert.Equal(t, []string{"from-go"}, s.Migrate.Up)
 	assert.Equal(t, []string{"seed"}, s.Seed.Command)
+	_, err = load(context.Background(), Overrides{}, Overrides{Migrate: &Migrate{Service: "web"}}, false)
+	assert.ErrorContains(t, err, "settings.Configure.migrate: give the service")
+	_, err = load(context.Background(), Overrides{}, Overrides{Seed: &Seed{Service: "web", Command: []string{""}}}, false)
+	assert.ErrorContains(t, err, "settings.Configure.seed: give the service")
 }
 
 func TestEnvFileMadeFromExampleOnlyWhenAsked(t *testing.T) {

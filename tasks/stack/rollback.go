@@ -102,7 +102,7 @@ func stopWriters(ctx context.Context, s settings.Settings) ([]string, error) {
 	defer eng.Close()
 	var stopped []string
 	for _, svc := range services {
-		if svc.Name == s.DBService || svc.State != "running" {
+		if svc.Name == s.DBService || !writing(svc.State) {
 			continue
 		}
 		if _, err := eng.ContainerStop(ctx, svc.ID, client.ContainerStopOptions{}); err != nil {
@@ -143,4 +143,11 @@ func orNone(list []string) string {
 		return "none"
 	}
 	return strings.Join(list, ", ")
+}
+
+// writing reports a container state in which a service may write: running,
+// and also restarting (a crash loop, which a rollback is often for) or
+// paused (it resumes).
+func writing(state string) bool {
+	return state == "running" || state == "restarting" || state == "paused"
 }
