@@ -29,7 +29,8 @@ func main() {
 		os.Exit(probe("http://127.0.0.1" + addr + "/health"))
 	}
 	if *direction != "" || *seedOnly {
-		if err := command(*direction, *seedOnly); err != nil {
+		err := withPool(func(ctx context.Context, pool *pgxpool.Pool) error { return command(ctx, pool, *direction, *seedOnly) })
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "api:", err)
 			os.Exit(1)
 		}
@@ -40,24 +41,17 @@ func main() {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
-	if err := run(log, addr); err != nil {
+	if err := withPool(func(ctx context.Context, pool *pgxpool.Pool) error { return run(ctx, pool, log, addr) }); err != nil {
 		log.Error("api stopped", "error", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, addr string) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	pool, err := newPool(ctx)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-
+func run(ctx context.Context, pool *pgxpool.Pool, log *slog.Logger, addr string) error {
 	// The database may still be starting (a restart, a restore): retry the
 	// migrations until it answers or we are stopped.
 	var version int
+	var err error
 	for attempt := 1; ; attempt++ {
 		if version, err = migrate(ctx, pool); err == nil {
 			break
@@ -164,8 +158,9 @@ func newPool(ctx context.Context) (*pgxpool.Pool, error) {
 	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
-// command runs -migrate or -seed once, for db:migrate and db:seed.
-func command(direction string, seedOnly bool) error {
+// withPool runs fn with a context that SIGINT or SIGTERM cancels and a
+// pool on DATABASE_URL.
+func withPool(fn func(context.Context, *pgxpool.Pool) error) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	pool, err := newPool(ctx)
@@ -173,17 +168,27 @@ func command(direction string, seedOnly bool) error {
 		return err
 	}
 	defer pool.Close()
+	return fn(ctx, pool)
+}
+
+// command runs -migrate or -seed once, for db:migrate and db:seed.
+func command(ctx context.Context, pool *pgxpool.Pool, direction string, seedOnly bool) error {
+	var migrateFn func(context.Context, *pgxpool.Pool) (int, error)
 	switch direction {
 	case "":
-	case "up", "down":
-		run := map[string]func(context.Context, *pgxpool.Pool) (int, error){"up": migrate, "down": migrateDown}[direction]
-		version, err := run(ctx, pool)
+	case "up":
+		migrateFn = migrate
+	case "down":
+		migrateFn = migrateDown
+	default:
+		return fmt.Errorf("-migrate=%s: say up or down", direction)
+	}
+	if migrateFn != nil {
+		version, err := migrateFn(ctx, pool)
 		if err != nil {
 			return err
 		}
 		fmt.Printf("schema at version %d\n", version)
-	default:
-		return fmt.Errorf("-migrate=%s: say up or down", direction)
 	}
 	if seedOnly {
 		n, err := seed(ctx, pool)

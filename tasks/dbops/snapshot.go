@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -74,8 +73,6 @@ type RollbackOptions struct {
 	To   string // a snapshot's name; "" for the newest a rollback did not replace
 	Undo bool   // the state the last rollback replaced instead
 	Keep bool   // copy the snapshot first, so that it stays for another rollback
-
-	exactly string // the database of the one snapshot to go back to (a failed change's)
 }
 
 // Rollback is db:rollback: the live database becomes the snapshot (a
@@ -102,13 +99,6 @@ func (s *session) rollback(ctx context.Context, o RollbackOptions) (pgbackup.Sna
 		return pgbackup.Snapshot{}, err
 	}
 	to, ok := pgbackup.FindSnapshot(list, o.To, o.Undo)
-	if o.exactly != "" {
-		i := slices.IndexFunc(list, func(sn pgbackup.Snapshot) bool { return sn.DB == o.exactly })
-		ok = i >= 0
-		if ok {
-			to = list[i]
-		}
-	}
 	if !ok {
 		return pgbackup.Snapshot{}, &pgbackup.NoSnapshotError{Database: live, Name: o.To, Undo: o.Undo}
 	}
@@ -117,7 +107,7 @@ func (s *session) rollback(ctx context.Context, o RollbackOptions) (pgbackup.Sna
 	if o.Keep {
 		progress = out.Progress(fmt.Sprintf("copying snapshot %s (%s), so that it stays", to.Name, term.Bytes(to.Size)))
 	}
-	replaced, err := pgbackup.Rollback(ctx, s.db, to, start, o.Keep)
+	replaced, err := pgbackup.Rollback(ctx, s.db, to, list, start, o.Keep)
 	if progress != nil {
 		progress.Done()
 	}
@@ -281,7 +271,8 @@ func Guarded(ctx context.Context, cfg Config, c Change) error {
 	}
 	cfg.Out.Warn("%s failed: %v", c.What, err)
 	cfg.Out.Step("rolling back to snapshot %s", taken.Name)
-	if _, rbErr := s.rollback(context.WithoutCancel(ctx), RollbackOptions{exactly: taken.DB}); rbErr != nil {
+	// To the database's own name: exactly the snapshot it took.
+	if _, rbErr := s.rollback(context.WithoutCancel(ctx), RollbackOptions{To: taken.DB}); rbErr != nil {
 		var unknown *pgbackup.SwapUnknownError
 		if errors.As(rbErr, &unknown) { // the snapshot may be the live database already
 			return rbErr

@@ -74,7 +74,7 @@ func TestKubeStandInSnapshotAndRollback(t *testing.T) {
 	list, err := pgbackup.Snapshots(ctx, db)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
-	_, err = pgbackup.Rollback(ctx, db, list[0], time.Now().Add(time.Second), false)
+	_, err = pgbackup.Rollback(ctx, db, list[0], list, time.Now().Add(time.Second), false)
 	require.NoError(t, err)
 	var n int
 	require.NoError(t, pg.Connect(t).QueryRow(ctx, `SELECT count(*) FROM item`).Scan(&n))

@@ -129,12 +129,13 @@ func Snapshots(ctx context.Context, db pgtarget.Database) ([]Snapshot, error) {
 }
 
 // FindSnapshot picks from list (newest first) the snapshot a user named:
-// the newest with that name, or the newest that is not a replaced state
-// when name is "". undo picks the newest replaced state instead.
+// the newest with that name (or that one database's name), or the newest
+// that is not a replaced state when name is "". undo picks the newest
+// replaced state instead.
 func FindSnapshot(list []Snapshot, name string, undo bool) (Snapshot, bool) {
 	for _, s := range list {
 		switch {
-		case undo && s.Replaced(), !undo && name == "" && !s.Replaced(), !undo && name != "" && s.Name == name:
+		case undo && s.Replaced(), !undo && name == "" && !s.Replaced(), !undo && name != "" && (s.Name == name || s.DB == name):
 			return s, true
 		}
 	}
@@ -236,14 +237,12 @@ const pgTimestamp = "2006-01-02 15:04:05.999999-07"
 // undone. The snapshot itself becomes the live database, unless keep: then
 // a copy of it is made first (seconds per GB, while the application goes
 // on; no session uses a snapshot) and renamed in, and the snapshot stays.
-func Rollback(ctx context.Context, db pgtarget.Database, to Snapshot, at time.Time, keep bool) (replaced Snapshot, err error) {
+// among are the snapshots there are (Snapshots' answer, which the caller
+// chose to from): the replaced state's name is not one of theirs.
+func Rollback(ctx context.Context, db pgtarget.Database, to Snapshot, among []Snapshot, at time.Time, keep bool) (replaced Snapshot, err error) {
 	live := db.Credentials().Database
-	list, err := Snapshots(ctx, db)
-	if err != nil {
-		return Snapshot{}, err
-	}
 	keptAs := SnapshotDB(live, at, ReplacedLabel)
-	for slices.ContainsFunc(list, func(s Snapshot) bool { return s.DB == keptAs }) {
+	for slices.ContainsFunc(among, func(s Snapshot) bool { return s.DB == keptAs }) {
 		at = at.Add(time.Second)
 		keptAs = SnapshotDB(live, at, ReplacedLabel)
 	}

@@ -45,7 +45,7 @@ func TestSnapshotRollbackAndUndoOnARichDatabase(t *testing.T) {
 	assert.Equal(t, taken.DB, list[0].DB)
 	assert.Positive(t, list[0].Size)
 
-	replaced, err := pgbackup.Rollback(ctx, db, list[0], at.Add(time.Second), false)
+	replaced, err := pgbackup.Rollback(ctx, db, list[0], list, at.Add(time.Second), false)
 	require.NoError(t, err)
 	assert.True(t, replaced.Replaced())
 
@@ -62,7 +62,7 @@ func TestSnapshotRollbackAndUndoOnARichDatabase(t *testing.T) {
 	require.Len(t, list, 1, "the snapshot became the live database; the replaced state is kept")
 	undo, ok := pgbackup.FindSnapshot(list, "", true)
 	require.True(t, ok)
-	_, err = pgbackup.Rollback(ctx, db, undo, at.Add(2*time.Second), false)
+	_, err = pgbackup.Rollback(ctx, db, undo, list, at.Add(2*time.Second), false)
 	require.NoError(t, err)
 	assert.Equal(t, changed, fingerprint(t, pg.Connect(t)), "the rollback undone")
 
@@ -74,7 +74,7 @@ func TestSnapshotRollbackAndUndoOnARichDatabase(t *testing.T) {
 	require.NoError(t, err)
 	conn.Close(ctx)
 	for round := range 2 {
-		_, err = pgbackup.Rollback(ctx, db, keep.Snapshot, at.Add(time.Duration(4+round)*time.Second), true)
+		_, err = pgbackup.Rollback(ctx, db, keep.Snapshot, list, at.Add(time.Duration(4+round)*time.Second), true)
 		require.NoError(t, err)
 		assert.Equal(t, changed, fingerprint(t, pg.Connect(t)), "round %d", round)
 		list, err = pgbackup.Snapshots(ctx, db)

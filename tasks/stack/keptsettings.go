@@ -73,28 +73,22 @@ func (k keptSettings) chooseSettings(envFile string, previous bool) (settingsCho
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return settingsChoice{}, err
 	}
+	from, chosen := k.lastUp(), "the one the last healthy env:up started from"
+	missing, same := "no healthy env:up recorded one yet", "unchanged since the last healthy env:up (-previous puts back the one before)"
 	if previous {
-		prev, err := os.ReadFile(k.previous())
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			return settingsChoice{why: "no earlier settings file is kept (env:up keeps one when the settings change)"}, nil
-		case err != nil:
-			return settingsChoice{}, err
-		case bytes.Equal(prev, now):
-			return settingsChoice{why: "it is already the one the last healthy env:up replaced"}, nil
-		}
-		return settingsChoice{from: k.previous(), why: "the one the last healthy env:up replaced"}, nil
+		from, chosen = k.previous(), "the one the last healthy env:up replaced"
+		missing, same = "no earlier settings file is kept (env:up keeps one when the settings change)", "it is already the one the last healthy env:up replaced"
 	}
-	last, err := os.ReadFile(k.lastUp())
+	kept, err := os.ReadFile(from)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return settingsChoice{why: "no healthy env:up recorded one yet"}, nil
+		return settingsChoice{why: missing}, nil
 	case err != nil:
 		return settingsChoice{}, err
-	case bytes.Equal(last, now):
-		return settingsChoice{why: "unchanged since the last healthy env:up (-previous puts back the one before)"}, nil
+	case bytes.Equal(kept, now):
+		return settingsChoice{why: same}, nil
 	}
-	return settingsChoice{from: k.lastUp(), why: "the one the last healthy env:up started from"}, nil
+	return settingsChoice{from: from, why: chosen}, nil
 }
 
 // putBack writes the chosen kept file over envFile, keeping what it

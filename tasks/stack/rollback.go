@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -66,7 +67,7 @@ func RollbackEnv(ctx context.Context, s settings.Settings, out *term.Printer, re
 			return fail(1, err)
 		}
 	} else {
-		step(1, "%s left as it is: %s", orNone([]string{s.EnvFile}), choice.why)
+		step(1, "%s left as it is: %s", cmp.Or(s.EnvFile, "no settings file"), choice.why)
 	}
 
 	if err := ensureDatabase(ctx, s, out, o.Up.Timeout); err != nil {
@@ -139,7 +140,7 @@ func ensureDatabase(ctx context.Context, s settings.Settings, out *term.Printer,
 }
 
 func orNone(list []string) string {
-	if len(list) == 0 || list[0] == "" {
+	if len(list) == 0 {
 		return "none"
 	}
 	return strings.Join(list, ", ")
