@@ -82,6 +82,7 @@ func (Db) Backup(ctx context.Context,
 // List shows the backups, newest first (name, when taken, size, database, server version, last verification), and the previous database the last restore kept.
 func (Db) List(ctx context.Context,
 	json *bool, // print a JSON document (schema in the README) instead of the table
+	remote *bool, // list the backups in the offsite bucket instead (x-stevedore.offsite)
 	container *string, // a running PostgreSQL container (default: the stack's db service)
 	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
 	namespace *string, // Kubernetes namespace (default: the context's)
@@ -92,7 +93,11 @@ func (Db) List(ctx context.Context,
 ) error {
 	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
 	return run(ctx, w.job("db:list", ""), func(out *term.Printer, s settings.Settings) error {
-		return dbops.List(ctx, dbConfig(out, s, w), flag(json))
+		cfg := dbConfig(out, s, w)
+		if flag(remote) {
+			return dbops.ListRemote(ctx, cfg, flag(json))
+		}
+		return dbops.List(ctx, cfg, flag(json))
 	})
 }
 
@@ -103,6 +108,7 @@ func (Db) Restore(ctx context.Context,
 	undo *bool, // put back the database the last restore replaced (the replaced one is kept in turn)
 	yes *bool, // do not ask for confirmation
 	safety *bool, // also write a safety backup file of the database first (pre-restore_...)
+	identity *string, // age identity file that opens an encrypted backup (default: STEVEDORE_AGE_IDENTITY, STEVEDORE_AGE_IDENTITY_FILE)
 	container *string, // a running PostgreSQL container (default: the stack's db service)
 	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
 	namespace *string, // Kubernetes namespace (default: the context's)
@@ -114,6 +120,7 @@ func (Db) Restore(ctx context.Context,
 	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
 	return run(ctx, w.job("db:restore", "go tool mage db:list"), func(out *term.Printer, s settings.Settings) error {
 		cfg := dbConfig(out, s, w)
+		cfg.IdentityFile = str(identity)
 		if flag(undo) {
 			if str(name) != "" || flag(latest) {
 				return errors.New("-undo puts back the database the last restore replaced: pass it without -name or -latest")
@@ -127,6 +134,7 @@ func (Db) Restore(ctx context.Context,
 // Verify proves a backup restores: a restore into a scratch database, checksummed on the way, tables and rows compared.
 func (Db) Verify(ctx context.Context,
 	name *string, // the backup to verify (default: the newest)
+	identity *string, // age identity file that opens an encrypted backup (default: STEVEDORE_AGE_IDENTITY, STEVEDORE_AGE_IDENTITY_FILE)
 	container *string, // a running PostgreSQL container whose server hosts the scratch database
 	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
 	namespace *string, // Kubernetes namespace (default: the context's)
@@ -137,7 +145,9 @@ func (Db) Verify(ctx context.Context,
 ) error {
 	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
 	return run(ctx, w.job("db:verify", "go tool mage db:list"), func(out *term.Printer, s settings.Settings) error {
-		return dbops.Verify(ctx, dbConfig(out, s, w), str(name))
+		cfg := dbConfig(out, s, w)
+		cfg.IdentityFile = str(identity)
+		return dbops.Verify(ctx, cfg, str(name))
 	})
 }
 

@@ -476,13 +476,13 @@ func TestPruningKeepsWhatItMust(t *testing.T) {
 	require.NoError(t, err)
 	seed, err := st.ReadRecord("seed")
 	require.NoError(t, err)
-	data, err := os.ReadFile(st.DataPath("seed"))
+	data, err := os.ReadFile(filepath.Join(st.Dir, store.DataFile("seed", false)))
 	require.NoError(t, err)
 	// Ten backups taken "in 2030": a clock that has since been set back.
 	for i := range 10 {
 		rec := *seed
 		rec.Name, rec.File, rec.CreatedAt = fmt.Sprintf("future_%d", i), fmt.Sprintf("future_%d.sql.zst", i), time.Date(2030, 1, 1, i, 0, 0, 0, time.UTC)
-		require.NoError(t, store.WriteFileAtomic(st.DataPath(rec.Name), data))
+		require.NoError(t, store.WriteFileAtomic(st.DataPath(&rec), data))
 		require.NoError(t, st.WriteRecord(&rec))
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(f.dir, ".seed.sql.zst.partial-99999"), []byte("left"), 0o600))

@@ -36,6 +36,11 @@ func Backup(ctx context.Context, cfg Config, name string) error {
 		return err
 	}
 	printBackup(cfg.Out, s.store, rec)
+	if cfg.Offsite != nil && cfg.Offsite.Push {
+		if err := s.pushNew(ctx, rec.Name); err != nil {
+			return &PushFailedError{Name: rec.Name, Err: err}
+		}
+	}
 	if cfg.AutoKeep > 0 {
 		// The backup is good whatever happens here. It is kept whatever the
 		// clock said when it was taken: a clock set back must not make it
@@ -45,6 +50,19 @@ func Backup(ctx context.Context, cfg Config, name string) error {
 		}
 	}
 	return nil
+}
+
+// pushNew uploads the backup just taken (offsite.push).
+func (s *session) pushNew(ctx context.Context, name string) error {
+	e, err := s.store.Find(name)
+	if err != nil {
+		return err
+	}
+	r, err := s.cfg.remote(ctx)
+	if err != nil {
+		return err
+	}
+	return s.push(ctx, r, e)
 }
 
 // backup takes one backup, with a progress line, and keeps the folder's
@@ -70,7 +88,7 @@ func (s *session) takeBackup(ctx context.Context, name, prefix string, progress 
 		}
 	}
 	out := s.cfg.Out
-	rec, err := pgbackup.Backup(ctx, s.db, s.store, name, progress)
+	rec, err := pgbackup.Backup(ctx, s.db, s.store, name, pgbackup.Options{Progress: progress, To: s.cfg.Recipients})
 	var exists *pgbackup.ExistsError
 	if errors.As(err, &exists) {
 		return nil, err // refused before anything was tried: not a failed backup
@@ -98,7 +116,7 @@ func printBackup(out *term.Printer, st *store.Store, rec *store.Record) {
 	}
 	out.OK("backup %s: %s (%s of SQL%s) in %s, %s/s", rec.Name, term.Bytes(rec.Size), term.Bytes(rec.DumpBytes), ratio,
 		term.Duration(time.Duration(rec.DurationSec*float64(time.Second))), term.Bytes(int64(float64(rec.DumpBytes)/max(rec.DurationSec, 1e-3))))
-	fmt.Fprintf(out.Writer(), "  file     %s\n", relPath(st.DataPath(rec.Name)))
+	fmt.Fprintf(out.Writer(), "  file     %s\n", relPath(st.DataPath(rec)))
 	fmt.Fprintf(out.Writer(), "  sha256   %s\n", rec.SHA256)
 	server, _, _ := strings.Cut(rec.ServerVersion, " ")
 	fmt.Fprintf(out.Writer(), "  holds    %s, %s, %s (PostgreSQL %s)\n",

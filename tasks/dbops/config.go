@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/stevedore-dev/stevedore/tasks/crypt"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
@@ -28,6 +29,10 @@ type Config struct {
 	BackupDir string
 	AutoKeep  int // backups kept by the prune that follows each backup; 0 turns it off
 
+	Recipients   []crypt.Recipient // new backups are encrypted to these
+	IdentityFile string            // opens encrypted backups ("": STEVEDORE_AGE_IDENTITY or its _FILE)
+	Offsite      *settings.Offsite // nil: no offsite storage
+
 	Out   *term.Printer // set by the caller
 	In    io.Reader     // answers to menus and confirmations
 	InTTY bool          // In is a terminal
@@ -43,8 +48,11 @@ func NewConfig(s settings.Settings) Config {
 		NoService: s.DBServiceErr,
 		BackupDir: s.BackupDir,
 		AutoKeep:  s.Keep,
-		In:        os.Stdin,
-		InTTY:     term.IsTerminal(os.Stdin),
+
+		Recipients: s.Recipients,
+		Offsite:    s.Offsite,
+		In:         os.Stdin,
+		InTTY:      term.IsTerminal(os.Stdin),
 	}
 }
 
@@ -60,6 +68,7 @@ type session struct {
 	eng   *engine.Engine
 	db    pgtarget.Database
 	store *store.Store
+	held  bool // this run holds the folder's lock
 }
 
 func (s *session) close() {
@@ -184,14 +193,15 @@ func (s *session) lock(ctx context.Context, action string, run bool) (release fu
 	if err != nil {
 		return nil, err
 	}
-	release = l.Release
+	s.held = true
+	release = func() { s.held = false; l.Release() }
 	if run {
 		unlock, err := pgbackup.LockServer(ctx, s.db)
 		if err != nil {
 			l.Release()
 			return nil, err
 		}
-		release = func() { unlock(); l.Release() }
+		release = func() { unlock(); s.held = false; l.Release() }
 	}
 	removed, err := s.store.CleanLeftovers()
 	if err != nil {

@@ -133,3 +133,28 @@ func (e *ChangeFailedError) Next() string {
 	}
 	return "go tool mage db:rollback -to=" + e.Snapshot + e.Flags
 }
+
+// NoOffsiteError is an offsite target without a bucket in the settings.
+type NoOffsiteError struct{}
+
+func (e *NoOffsiteError) Error() string {
+	return "no offsite storage: set x-stevedore.offsite.url (s3://bucket/prefix) or STEVEDORE_OFFSITE_URL"
+}
+
+// Next shows the settings.
+func (e *NoOffsiteError) Next() string { return "go tool mage env:init" }
+
+// PushFailedError is a good local backup that did not reach the bucket.
+type PushFailedError struct {
+	Name string
+	Err  error
+}
+
+func (e *PushFailedError) Error() string {
+	return fmt.Sprintf("backup %s is good here, but it was not pushed: %v", e.Name, e.Err)
+}
+
+func (e *PushFailedError) Unwrap() error { return e.Err }
+
+// Next pushes it again.
+func (e *PushFailedError) Next() string { return "go tool mage db:push -name=" + e.Name }

@@ -41,7 +41,7 @@ func Restore(ctx context.Context, cfg Config, c Choice, opts RestoreOptions) err
 		return err
 	}
 	defer s.close()
-	entry, err := s.choose(c)
+	entry, err := s.pick(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -246,6 +246,21 @@ func (s *session) confirm(yes bool, q, command string) error {
 		return ErrCancelled
 	}
 	return nil
+}
+
+// pick resolves a Choice into a backup that can be read: one only the
+// bucket holds is pulled first, and an encrypted one must open with the
+// identity given.
+func (s *session) pick(ctx context.Context, c Choice) (store.Entry, error) {
+	e, err := s.choose(c)
+	var notHere *store.NotFoundError
+	if errors.As(err, &notHere) {
+		e, err = s.pullMissing(ctx, c.Name, err)
+	}
+	if err != nil {
+		return e, err
+	}
+	return s.readable(e)
 }
 
 // choose resolves a Choice, showing a menu on a terminal when it is empty.

@@ -22,12 +22,7 @@ func Verify(ctx context.Context, cfg Config, name string) error {
 		return err
 	}
 	defer done()
-	var entry store.Entry
-	if name != "" {
-		entry, err = s.store.Find(name)
-	} else {
-		entry, err = s.store.Latest()
-	}
+	entry, err := s.pick(ctx, Choice{Name: name, Latest: name == ""})
 	if err != nil {
 		return err
 	}

@@ -18,17 +18,25 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/stevedore-dev/stevedore/tasks/crypt"
 	"github.com/stevedore-dev/stevedore/tasks/dumpscan"
 	"github.com/stevedore-dev/stevedore/tasks/internal/iocount"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/store"
 )
 
+// Options are how a backup is taken.
+type Options struct {
+	Progress io.Writer         // if not nil, sees the dump's bytes
+	To       []crypt.Recipient // encrypt to these recipients; none: not encrypted
+}
+
 // Backup dumps db into st under name and returns its record. The data file
 // appears under its name only once complete and flushed, and the record
 // (what makes it a backup) is written after it. On any failure nothing is
-// left that looks like a backup. progress, if not nil, sees the dump's bytes.
-func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name string, progress io.Writer) (*store.Record, error) {
+// left that looks like a backup. Encrypted, the dump is compressed and
+// encrypted on its way to the file, and the checksum covers what is stored.
+func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name string, opt Options) (*store.Record, error) {
 	if st.Exists(name) {
 		return nil, &ExistsError{Name: name}
 	}
@@ -36,7 +44,12 @@ func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name str
 	// The database's size sizes a later restore; asked while the dump runs.
 	dbSize := make(chan int64, 1)
 	go func() { dbSize <- databaseSize(ctx, db) }()
-	data, err := store.CreatePending(st.DataPath(name))
+	rec := &store.Record{Version: store.RecordVersion, Name: name, Format: store.FormatPlainZstd}
+	if len(opt.To) > 0 {
+		rec.Format, rec.Recipients = store.FormatPlainZstdAge, crypt.Keys(opt.To)
+	}
+	rec.File = store.DataFile(name, rec.Encrypted())
+	data, err := store.CreatePending(st.DataPath(rec))
 	if err != nil {
 		return nil, err
 	}
@@ -44,15 +57,22 @@ func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name str
 
 	hash := sha256.New()
 	size := &iocount.Writer{}
-	enc, err := zstd.NewWriter(io.MultiWriter(data, hash, size), encoderOptions...)
+	var stored io.Writer = io.MultiWriter(data, hash, size)
+	sealed := io.WriteCloser(nopCloser{stored})
+	if rec.Encrypted() {
+		if sealed, err = crypt.Encrypt(stored, opt.To); err != nil {
+			return nil, err
+		}
+	}
+	enc, err := zstd.NewWriter(sealed, encoderOptions...)
 	if err != nil {
 		return nil, err
 	}
 	defer enc.Close()
 	scan := &dumpscan.Scanner{}
 	sinks := []io.Writer{scan, enc}
-	if progress != nil {
-		sinks = append(sinks, progress)
+	if opt.Progress != nil {
+		sinks = append(sinks, opt.Progress)
 	}
 	if err := db.Dump(ctx, io.MultiWriter(sinks...)); err != nil {
 		return nil, fmt.Errorf("pg_dump of %s: %w", db.Describe(), err)
@@ -60,34 +80,28 @@ func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name str
 	if err := enc.Close(); err != nil {
 		return nil, fmt.Errorf("compress: %w", err)
 	}
+	if err := sealed.Close(); err != nil {
+		return nil, fmt.Errorf("encrypt: %w", err)
+	}
 	if !scan.Complete() {
 		return nil, &IncompleteDumpError{Bytes: scan.Bytes()}
 	}
 	if err := data.Commit(); err != nil {
 		return nil, err
 	}
-	rec := &store.Record{
-		Version:       store.RecordVersion,
-		Name:          name,
-		File:          name + ".sql.zst",
-		Format:        store.FormatPlainZstd,
-		CreatedAt:     start.UTC(),
-		DurationSec:   time.Since(start).Seconds(),
-		Source:        db.Describe(),
-		Database:      db.Credentials().Database,
-		ServerVersion: scan.ServerVersion(),
-		Size:          size.N,
-		DumpBytes:     scan.Bytes(),
-		SHA256:        hex.EncodeToString(hash.Sum(nil)),
-		Tables:        scan.Tables(),
-		LargeObjects:  scan.LargeObjects(),
-		DatabaseSize:  <-dbSize,
-	}
+	rec.CreatedAt, rec.DurationSec = start.UTC(), time.Since(start).Seconds()
+	rec.Source, rec.Database, rec.ServerVersion = db.Describe(), db.Credentials().Database, scan.ServerVersion()
+	rec.Size, rec.DumpBytes, rec.SHA256 = size.N, scan.Bytes(), hex.EncodeToString(hash.Sum(nil))
+	rec.Tables, rec.LargeObjects, rec.DatabaseSize = scan.Tables(), scan.LargeObjects(), <-dbSize
 	if err := st.WriteRecord(rec); err != nil {
 		return nil, fmt.Errorf("write the record of %s: %w", name, err)
 	}
 	return rec, nil
 }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 // databaseSize returns the size of db's database, or 0 when it cannot say.
 func databaseSize(ctx context.Context, db pgtarget.Database) int64 {
@@ -109,12 +123,26 @@ var encoderOptions = []zstd.EOption{
 }
 
 // CheckSum compares a backup's file with the checksum and size its record
-// holds. Legacy backups have no record and pass.
+// holds: what is stored, so an encrypted backup is checked without its key.
+// Legacy backups have no record and pass.
 func CheckSum(e store.Entry) error {
+	if e.Record == nil {
+		return nil
+	}
+	f, err := openFile(e.Path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return sumFile(e, f, sha256.New())
+}
+
+// Openable reports whether the backup can be read as it is: an encrypted one
+// needs an identity among its recipients. Asked before any work starts.
+func Openable(e store.Entry) error {
 	s, err := openSource(e)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
-	return s.checkSum()
+	return s.Close()
 }

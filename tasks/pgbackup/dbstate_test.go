@@ -69,7 +69,7 @@ func TestRestoreCarriesTheDatabasesOwnState(t *testing.T) {
 	db := openDB(t, pg)
 	st, err := store.Open(t.TempDir())
 	require.NoError(t, err)
-	_, err = pgbackup.Backup(ctx, db, st, "state", nil)
+	_, err = pgbackup.Backup(ctx, db, st, "state", pgbackup.Options{})
 	require.NoError(t, err)
 	entry, err := st.Find("state")
 	require.NoError(t, err)

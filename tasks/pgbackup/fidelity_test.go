@@ -95,7 +95,7 @@ func TestRestoreIsFaithfulOnARichDatabase(t *testing.T) {
 	db := openDB(t, pg)
 	st, err := store.Open(t.TempDir())
 	require.NoError(t, err)
-	rec, err := pgbackup.Backup(ctx, db, st, "rich", nil)
+	rec, err := pgbackup.Backup(ctx, db, st, "rich", pgbackup.Options{})
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, rec.LargeObjects)
 

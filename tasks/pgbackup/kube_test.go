@@ -35,7 +35,7 @@ func TestKubeStandInBackupVerifyRestore(t *testing.T) {
 
 	st, err := store.Open(t.TempDir())
 	require.NoError(t, err)
-	rec, err := pgbackup.Backup(ctx, db, st, "from_pod", nil)
+	rec, err := pgbackup.Backup(ctx, db, st, "from_pod", pgbackup.Options{})
 	require.NoError(t, err)
 	assert.Contains(t, rec.Tables, dumpTable("public.item", 5000))
 	assert.Equal(t, "pod db/postgres-0 (container postgres)", rec.Source)
@@ -98,7 +98,7 @@ func TestKubeStandInTruncatedDumpIsRefused(t *testing.T) {
 			t.Setenv("STANDIN_TRUNCATE", strconv.FormatInt(cut, 10))
 			st, err := store.Open(t.TempDir())
 			require.NoError(t, err)
-			_, err = pgbackup.Backup(t.Context(), db, st, "cut", nil)
+			_, err = pgbackup.Backup(t.Context(), db, st, "cut", pgbackup.Options{})
 			require.Error(t, err)
 			var truncated *pgtarget.TruncatedError
 			var incomplete *pgbackup.IncompleteDumpError

@@ -15,6 +15,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"github.com/stevedore-dev/stevedore/tasks/crypt"
 	"github.com/stevedore-dev/stevedore/tasks/store"
 )
 
@@ -40,8 +41,23 @@ func openSource(e store.Entry) (*source, error) {
 	switch {
 	case e.Record != nil:
 		s.hash, s.total = sha256.New(), e.Record.DumpBytes
+		var compressed io.Reader = io.TeeReader(f, s.hash)
+		if e.Record.Encrypted() {
+			if compressed, err = crypt.Decrypt(compressed, e.Identities, e.Name); err != nil {
+				defer f.Close()
+				var noKey *crypt.NoIdentityError
+				if errors.As(err, &noKey) {
+					return nil, err
+				}
+				// A header that does not parse: damaged, or another file.
+				if sumErr := sumFile(e, f, s.hash); sumErr != nil {
+					return nil, sumErr
+				}
+				return nil, &DamagedError{Name: e.Name, Err: err}
+			}
+		}
 		// One goroutine: decoding stays in step with the hash of what it read.
-		s.dec, err = zstd.NewReader(io.TeeReader(f, s.hash), zstd.WithDecoderConcurrency(1))
+		s.dec, err = zstd.NewReader(compressed, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -108,12 +124,18 @@ func (s *source) checkSum() error {
 		return nil
 	}
 	s.dec.Close()
-	if _, err := io.Copy(s.hash, s.file); err != nil {
-		return fmt.Errorf("read %s: %w", s.entry.Path, err)
+	return sumFile(s.entry, s.file, s.hash)
+}
+
+// sumFile hashes the rest of f into h, which has seen what was read of it
+// so far, and compares the whole with e's record.
+func sumFile(e store.Entry, f *os.File, h hash.Hash) error {
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("read %s: %w", e.Path, err)
 	}
-	got := hex.EncodeToString(s.hash.Sum(nil))
-	if size, err := s.file.Seek(0, io.SeekCurrent); err != nil || got != s.entry.Record.SHA256 || size != s.entry.Record.Size {
-		return &ChecksumError{Name: s.entry.Name, Want: s.entry.Record.SHA256, Got: got}
+	got := hex.EncodeToString(h.Sum(nil))
+	if size, err := f.Seek(0, io.SeekCurrent); err != nil || got != e.Record.SHA256 || size != e.Record.Size {
+		return &ChecksumError{Name: e.Name, Want: e.Record.SHA256, Got: got}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/stevedore-dev/stevedore/tasks/composecli"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/images"
+	"github.com/stevedore-dev/stevedore/tasks/internal/minioserver"
 	"github.com/stevedore-dev/stevedore/tasks/internal/tcenv"
 	"github.com/stevedore-dev/stevedore/tasks/proc"
 	"github.com/stevedore-dev/stevedore/tasks/term"
@@ -115,6 +117,13 @@ func run(ctx context.Context, out *term.Printer) error {
 	}
 
 	env := Environ(os.Environ(), sessionID, sessionDir)
+	if bin, err := minioBinary(ctx, out); err == nil {
+		env = append(env, minioserver.BinaryEnv+"="+bin)
+	} else if os.Getenv("CI") == "true" {
+		return err
+	} else {
+		out.Warn("%v: the offsite tests will be skipped", err)
+	}
 	rep := NewReport()
 	out.Step("go test -race ./... (container tests included; -v streams every test)")
 	err = goTest(ctx, out, rep, test, env)
@@ -132,6 +141,25 @@ func run(ctx context.Context, out *term.Printer) error {
 		return errors.New("some tests failed")
 	}
 	return nil
+}
+
+// minioBinary builds (once per version) the MinIO server the offsite tests
+// run, saying so when that takes minutes.
+func minioBinary(ctx context.Context, out *term.Printer) (string, error) {
+	dir, err := minioserver.CacheDir()
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "minio")); err != nil {
+		out.Step("building the MinIO server the offsite tests use from the Go module proxy (about 3 minutes, once; cached in %s)", dir)
+	}
+	start := time.Now()
+	bin, err := minioserver.Binary(ctx, out.DetailWriter())
+	if err != nil {
+		return "", err
+	}
+	out.Detail("MinIO %s ready in %s", minioserver.Version, term.Duration(time.Since(start)))
+	return bin, nil
 }
 
 // ComposeV1Pass is the go test command line that runs the tests driving a

@@ -51,6 +51,9 @@ type Extension struct {
 	Migrations  *Migrations        `yaml:"migrations,omitempty"`
 	Migrate     *Migrate           `yaml:"migrate,omitempty"`
 	Seed        *Seed              `yaml:"seed,omitempty"`
+	Encryption  *Encryption        `yaml:"encryption,omitempty"`
+	Offsite     *Offsite           `yaml:"offsite,omitempty"`
+	Notify      *Notify            `yaml:"notify,omitempty"`
 }
 
 // Migrate is how the project migrates its database: commands run in a

@@ -24,6 +24,8 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/sirupsen/logrus"
+
+	"github.com/stevedore-dev/stevedore/tasks/crypt"
 )
 
 // Overrides are settings given by a target's flags or by a magefile's Go
@@ -42,6 +44,10 @@ type Overrides struct {
 	MaxAge    time.Duration
 	Migrate   *Migrate // db:migrate's commands (x-stevedore.migrate)
 	Seed      *Seed    // db:seed's command (x-stevedore.seed)
+
+	Encryption *Encryption // who backups are encrypted to
+	Offsite    *Offsite    // where backups are pushed
+	Notify     *Notify     // the webhook told about scheduled and CI runs
 }
 
 var (
@@ -90,6 +96,9 @@ type Settings struct {
 	Migrations   *Migrations
 	Migrate      *Migrate          // db:migrate's commands; nil when the project declares none
 	Seed         *Seed             // db:seed's command
+	Recipients   []crypt.Recipient // new backups are encrypted to these; none: not encrypted
+	Offsite      *Offsite          // nil: no offsite storage
+	Notify       *Notify           // nil: no webhook
 	Sources      map[string]string // where each setting came from
 	Warnings     []string          // what Compose's loader warned about
 
@@ -219,6 +228,9 @@ func load(ctx context.Context, flags, magefile Overrides, makeEnvFile bool) (Set
 	}
 	if magefile.Seed != nil {
 		s.Seed = magefile.Seed
+	}
+	if err := r.resolveFar(&s, flags, magefile, ext); err != nil {
+		return s, err
 	}
 	if s.Migrations = ext.Migrations; s.Migrations != nil && s.Migrations.Files != "" {
 		m := *s.Migrations

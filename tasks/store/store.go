@@ -12,20 +12,36 @@ import (
 	"strings"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/stevedore-dev/stevedore/tasks/dumpscan"
 )
 
-// File name parts. A backup is NAME.sql.zst with its record NAME.json; the
-// record is written last, so a data file without one is not a backup.
+// File name parts. A backup is NAME.sql.zst (NAME.sql.zst.age when
+// encrypted) with its record NAME.json; the record is written last, so a
+// data file without one is not a backup.
 const (
 	dataExt     = ".sql.zst"
+	sealedExt   = dataExt + ".age"
 	recordExt   = ".json"
 	partialTag  = ".partial-"
 	failureMark = ".last-failure.json"
 )
 
-// FormatPlainZstd is a plain-format pg_dump compressed with zstd.
-const FormatPlainZstd = "plain+zstd"
+// The formats of our backups: a plain-format pg_dump compressed with zstd,
+// and the same encrypted with age.
+const (
+	FormatPlainZstd    = "plain+zstd"
+	FormatPlainZstdAge = "plain+zstd+age"
+)
+
+// DataFile is the file name of backup name's data.
+func DataFile(name string, encrypted bool) string {
+	if encrypted {
+		return name + sealedExt
+	}
+	return name + dataExt
+}
 
 // RecordVersion is the version of the record's JSON schema.
 const RecordVersion = 1
@@ -48,8 +64,13 @@ type Record struct {
 	Tables        []dumpscan.Table `json:"tables"`
 	LargeObjects  int64            `json:"large_objects"`
 	DatabaseSize  int64            `json:"database_size,omitempty"` // bytes on the server when taken: what a restore needs there
+	Recipients    []string         `json:"recipients,omitempty"`    // the age or SSH public keys an encrypted backup opens with
 	Verify        *Verification    `json:"verify,omitempty"`
 }
+
+// Encrypted reports whether the data file is encrypted with age: what is
+// stored (and checksummed) is then the age file, not the zstd stream.
+func (r *Record) Encrypted() bool { return r.Format == FormatPlainZstdAge }
 
 // Verification is the outcome of the last db:verify of a backup.
 type Verification struct {
@@ -76,6 +97,9 @@ type Entry struct {
 	Size   int64
 	Record *Record // nil for legacy files
 	Legacy string  // ".sql", ".sql.gz" or ".sql.zip" for the old scripts' files
+	// Identities open an encrypted backup: the reader sets them (they
+	// are the user's, not the folder's).
+	Identities []age.Identity
 }
 
 // Verified reports the last verification: nil when never verified.
@@ -111,15 +135,18 @@ func Open(dir string) (*Store, error) {
 // not even a missing folder (which lists as empty).
 func At(dir string) *Store { return &Store{Dir: dir} }
 
-// DataPath is where backup name's data file lives.
-func (s *Store) DataPath(name string) string { return filepath.Join(s.Dir, name+dataExt) }
+// DataPath is where the data file a record describes lives.
+func (s *Store) DataPath(r *Record) string {
+	return filepath.Join(s.Dir, DataFile(r.Name, r.Encrypted()))
+}
 
 // RecordPath is where backup name's record lives.
 func (s *Store) RecordPath(name string) string { return filepath.Join(s.Dir, name+recordExt) }
 
 // Exists reports whether a backup (ours or legacy) already has this name.
 func (s *Store) Exists(name string) bool {
-	for _, p := range append([]string{s.RecordPath(name), s.DataPath(name)}, s.legacyPaths(name)...) {
+	ours := []string{s.RecordPath(name), filepath.Join(s.Dir, DataFile(name, false)), filepath.Join(s.Dir, DataFile(name, true))}
+	for _, p := range append(ours, s.legacyPaths(name)...) {
 		if _, err := os.Lstat(p); err == nil {
 			return true
 		}
@@ -179,15 +206,15 @@ func (s *Store) List() ([]Entry, error) {
 		}
 		name := strings.TrimSuffix(n, recordExt)
 		rec, err := s.ReadRecord(name)
-		if err != nil {
+		if err != nil || rec.Name != name {
 			continue // a damaged record makes no backup; db:list must still work
 		}
-		info, err := os.Stat(s.DataPath(name))
+		info, err := os.Stat(s.DataPath(rec))
 		if err != nil {
 			continue
 		}
 		seen[name] = true
-		out = append(out, Entry{Name: name, Path: s.DataPath(name), When: rec.CreatedAt, Size: info.Size(), Record: rec})
+		out = append(out, Entry{Name: name, Path: s.DataPath(rec), When: rec.CreatedAt, Size: info.Size(), Record: rec})
 	}
 	for _, d := range dirents {
 		n := d.Name()
@@ -279,8 +306,7 @@ func (s *Store) CleanLeftovers() ([]string, error) {
 	var removed []string
 	for _, d := range dirents {
 		n := d.Name()
-		orphan := strings.HasSuffix(n, dataExt) && !exists(s.RecordPath(strings.TrimSuffix(n, dataExt)))
-		if d.IsDir() || !(pendingPattern.MatchString(n) || orphan) {
+		if d.IsDir() || !(pendingPattern.MatchString(n) || s.orphan(n)) {
 			continue
 		}
 		if err := os.Remove(filepath.Join(s.Dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -289,6 +315,17 @@ func (s *Store) CleanLeftovers() ([]string, error) {
 		removed = append(removed, n)
 	}
 	return removed, nil
+}
+
+// orphan reports whether file n is the data of a backup whose record was
+// never written.
+func (s *Store) orphan(n string) bool {
+	for _, ext := range []string{sealedExt, dataExt} {
+		if name, ok := strings.CutSuffix(n, ext); ok {
+			return !exists(s.RecordPath(name))
+		}
+	}
+	return false
 }
 
 // pendingPattern matches the names CreatePending gives its temporary files.

@@ -45,7 +45,7 @@ func TestDefaultNameRoundTrips(t *testing.T) {
 
 func writeBackup(t *testing.T, s *Store, name string, at time.Time) {
 	t.Helper()
-	require.NoError(t, WriteFileAtomic(s.DataPath(name), []byte("data")))
+	require.NoError(t, WriteFileAtomic(filepath.Join(s.Dir, DataFile(name, false)), []byte("data")))
 	require.NoError(t, s.WriteRecord(&Record{Version: RecordVersion, Name: name, File: name + dataExt, CreatedAt: at}))
 }
 
@@ -65,10 +65,10 @@ func TestListShowsBackupsNewestFirstAndIgnoresLeftovers(t *testing.T) {
 	require.NoError(t, os.Chtimes(filepath.Join(s.Dir, "manual.sql"), now.Add(-2*time.Hour), now.Add(-2*time.Hour)))
 	// Leftovers: a partial file, data without a record, a record without data, a damaged record.
 	require.NoError(t, os.WriteFile(filepath.Join(s.Dir, ".x.sql.zst.partial-99"), []byte("half"), 0o600))
-	require.NoError(t, os.WriteFile(s.DataPath("orphan"), []byte("no record"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(s.Dir, DataFile("orphan", false)), []byte("no record"), 0o600))
 	require.NoError(t, s.WriteRecord(&Record{Name: "ghost", CreatedAt: now}))
 	require.NoError(t, os.WriteFile(s.RecordPath("damaged"), []byte("{"), 0o600))
-	require.NoError(t, os.WriteFile(s.DataPath("damaged"), []byte("x"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(s.Dir, DataFile("damaged", false)), []byte("x"), 0o600))
 
 	entries, err := s.List()
 	require.NoError(t, err)
@@ -79,7 +79,7 @@ func TestListShowsBackupsNewestFirstAndIgnoresLeftovers(t *testing.T) {
 	assert.Equal(t, []string{"newest", "middle", "manual", "backup_20200101_000000"}, got)
 	assert.Equal(t, ".sql.zip", entries[3].Legacy)
 
-	for _, p := range []string{s.DataPath("newest"), s.RecordPath("newest")} {
+	for _, p := range []string{filepath.Join(s.Dir, DataFile("newest", false)), s.RecordPath("newest")} {
 		info, err := os.Stat(p)
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "%s private", p)
@@ -112,7 +112,7 @@ func TestCleanLeftoversTakesOnlyPendingFiles(t *testing.T) {
 	for _, n := range []string{"notes.partial-2.txt", ".hidden-notes", "x.partial-2"} {
 		require.NoError(t, os.WriteFile(filepath.Join(s.Dir, n), []byte("mine"), 0o600))
 	}
-	p, err := CreatePending(s.DataPath("unfinished"))
+	p, err := CreatePending(filepath.Join(s.Dir, DataFile("unfinished", false)))
 	require.NoError(t, err)
 	require.NoError(t, p.Close())
 	removed, err := s.CleanLeftovers()

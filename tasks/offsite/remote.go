@@ -1,0 +1,367 @@
+package offsite
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/stevedore-dev/stevedore/tasks/store"
+)
+
+// Config is how to reach the bucket. The keys are secrets: nothing here
+// prints them, and errors never hold them.
+type Config struct {
+	URL, Endpoint, Region                      string
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// Remote is a bucket prefix that holds backups.
+type Remote struct {
+	client *minio.Client
+	loc    Location
+	where  string // s3://bucket/prefix at host: what messages show
+}
+
+// partSize bounds a push's memory (minio-go keeps a part per thread in
+// flight) and is S3's sweet spot for throughput on one connection.
+const partSize = 16 << 20
+
+// Open checks the settings and that the bucket answers with these
+// credentials: a wrong key or an unreachable endpoint is one line here,
+// before any work.
+func Open(ctx context.Context, cfg Config) (*Remote, error) {
+	loc, err := ParseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	ep, err := ParseEndpoint(cfg.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	r := &Remote{loc: loc, where: loc.String() + " at " + ep.Host}
+	if cfg.AccessKeyID == "" || cfg.SecretAccessKey == "" {
+		return nil, fmt.Errorf("%s: no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or offsite.access_key_id and secret_access_key through the settings file)", r.where)
+	}
+	transport, err := minio.DefaultTransport(ep.Secure)
+	if err != nil {
+		return nil, err
+	}
+	r.client, err = minio.New(ep.Host, &minio.Options{
+		Creds:     credentials.NewStaticV4(cfg.AccessKeyID, cfg.SecretAccessKey, cfg.SessionToken),
+		Secure:    ep.Secure,
+		Region:    cfg.Region,
+		Transport: transport,
+		// A refused connection is said at once; S3's own hiccups are retried.
+		MaxRetries: 3,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.where, err)
+	}
+	r.client.SetAppInfo("stevedore", "1")
+	ok, err := r.client.BucketExists(ctx, loc.Bucket)
+	if err != nil {
+		return nil, classify(r.where, err)
+	}
+	if !ok {
+		return nil, &AccessError{Where: r.where, Code: "NoSuchBucket"}
+	}
+	return r, nil
+}
+
+func (r *Remote) String() string { return r.where }
+
+// Entry is one backup in the bucket.
+type Entry struct {
+	Name   string
+	When   time.Time
+	Size   int64
+	Record *store.Record
+}
+
+// List returns the backups in the bucket, newest first: records whose data
+// object is there. Data without a record (a push that did not finish) is
+// not a backup.
+func (r *Remote) List(ctx context.Context) ([]Entry, error) {
+	prefix := r.loc.Key("")
+	sizes := map[string]int64{}
+	var records []string
+	for obj := range r.client.ListObjects(ctx, r.loc.Bucket, minio.ListObjectsOptions{Prefix: prefix}) {
+		if obj.Err != nil {
+			return nil, classify(r.where, obj.Err)
+		}
+		file := strings.TrimPrefix(obj.Key, prefix)
+		if strings.Contains(file, "/") {
+			continue
+		}
+		sizes[file] = obj.Size
+		if name, ok := strings.CutSuffix(file, ".json"); ok && store.ValidateName(name) == nil {
+			records = append(records, name)
+		}
+	}
+	var out []Entry
+	for _, name := range records {
+		rec, err := r.record(ctx, name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			continue // a damaged record makes no backup
+		}
+		size, ok := sizes[rec.File]
+		if !ok || rec.File != store.DataFile(name, rec.Encrypted()) {
+			continue
+		}
+		out = append(out, Entry{Name: name, When: rec.CreatedAt, Size: size, Record: rec})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].When.After(out[j].When) })
+	return out, nil
+}
+
+func (r *Remote) record(ctx context.Context, name string) (*store.Record, error) {
+	obj, err := r.client.GetObject(ctx, r.loc.Bucket, r.loc.Key(name+".json"), minio.GetObjectOptions{})
+	if err != nil {
+		return nil, classify(r.where, err)
+	}
+	defer obj.Close()
+	data, err := io.ReadAll(io.LimitReader(obj, 16<<20))
+	if err != nil {
+		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+			return nil, &NotFoundError{Name: name, Where: r.where}
+		}
+		return nil, classify(r.where, err)
+	}
+	var rec store.Record
+	if err := json.Unmarshal(data, &rec); err != nil || rec.Name != name {
+		return nil, fmt.Errorf("the record of %s in %s is damaged", name, r.where)
+	}
+	return &rec, nil
+}
+
+// Find returns the backup called name.
+func (r *Remote) Find(ctx context.Context, name string) (Entry, error) {
+	if err := store.ValidateName(name); err != nil {
+		return Entry{}, err
+	}
+	all, err := r.List(ctx)
+	if err != nil {
+		return Entry{}, err
+	}
+	for _, e := range all {
+		if e.Name == name {
+			return e, nil
+		}
+	}
+	return Entry{}, &NotFoundError{Name: name, Where: r.where}
+}
+
+// Has reports whether the bucket holds backup name, complete.
+func (r *Remote) Has(ctx context.Context, name string) (bool, error) {
+	_, err := r.Find(ctx, name)
+	var nf *NotFoundError
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Push uploads backup e: the data in parts straight from the file (as
+// minio-go's FPutObject does), hashed on the way by a second reader of the
+// same file, then, once both the hash and the bucket's size agree with the
+// record, the record. Anything short of that leaves no record, so nothing
+// that lists as a backup; an unfinished multipart upload is aborted.
+func (r *Remote) Push(ctx context.Context, e store.Entry, progress io.Writer) error {
+	if e.Record == nil {
+		return fmt.Errorf("backup %s is an old script's file without a record: restore it and take a new backup to push it", e.Name)
+	}
+	rec := e.Record
+	key := r.loc.Key(rec.File)
+	f, err := os.Open(e.Path)
+	if err != nil {
+		return fmt.Errorf("open backup: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	// What a killed push of this backup left unfinished goes first.
+	if err := r.client.RemoveIncompleteUpload(ctx, r.loc.Bucket, key); err != nil {
+		return classify(r.where, err)
+	}
+	// A second reader hashes the file while the upload reads it in
+	// parallel parts: the upload keeps minio-go's fastest path.
+	var hashed sync.WaitGroup
+	var sum string
+	var hashErr error
+	hashed.Add(1)
+	go func() {
+		defer hashed.Done()
+		sum, hashErr = hashFile(ctx, e.Path)
+	}()
+	var body io.Reader = f
+	if progress != nil {
+		body = &readerAtProgress{File: f, w: progress}
+	}
+	_, upErr := r.client.PutObject(ctx, r.loc.Bucket, key, body, info.Size(), minio.PutObjectOptions{
+		ContentType:  "application/octet-stream",
+		PartSize:     partSize,
+		UserMetadata: map[string]string{"sha256": rec.SHA256},
+	})
+	hashed.Wait()
+	fail := func(err error) error {
+		cleanup := context.WithoutCancel(ctx)
+		_ = r.client.RemoveObject(cleanup, r.loc.Bucket, key, minio.RemoveObjectOptions{})
+		_ = r.client.RemoveIncompleteUpload(cleanup, r.loc.Bucket, key)
+		return err
+	}
+	switch {
+	case ctx.Err() != nil:
+		return fail(ctx.Err())
+	case upErr != nil:
+		return fail(classify(r.where, upErr))
+	case hashErr != nil:
+		return fail(hashErr)
+	case sum != rec.SHA256 || info.Size() != rec.Size:
+		return fail(&IntegrityError{Name: e.Name, Where: e.Path, Want: rec.SHA256, Got: sum, Size: info.Size(), WantSize: rec.Size})
+	}
+	stat, err := r.client.StatObject(ctx, r.loc.Bucket, key, minio.StatObjectOptions{})
+	if err != nil {
+		return fail(classify(r.where, err))
+	}
+	if stat.Size != rec.Size {
+		return fail(&IntegrityError{Name: e.Name, Where: r.where, Want: rec.SHA256, Got: "?", Size: stat.Size, WantSize: rec.Size})
+	}
+	return r.putRecord(ctx, rec)
+}
+
+// putRecord writes the record: the moment the backup appears in the bucket.
+func (r *Remote) putRecord(ctx context.Context, rec *store.Record) error {
+	data, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = r.client.PutObject(ctx, r.loc.Bucket, r.loc.Key(rec.Name+".json"), bytes.NewReader(data), int64(len(data)),
+		minio.PutObjectOptions{ContentType: "application/json"})
+	return classify(r.where, err)
+}
+
+func hashFile(ctx context.Context, path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, 1<<20)); err != nil {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Pull downloads backup name into st: the data into a hidden file, hashed
+// as it arrives and compared with the bucket's record, renamed into place
+// only when it matches, and then the record. A damaged object or an
+// interrupted pull leaves nothing in the folder.
+func (r *Remote) Pull(ctx context.Context, st *store.Store, name string, progress io.Writer) (store.Entry, error) {
+	if st.Exists(name) {
+		return store.Entry{}, &ExistsError{Name: name}
+	}
+	e, err := r.Find(ctx, name)
+	if err != nil {
+		return store.Entry{}, err
+	}
+	rec := e.Record
+	obj, err := r.client.GetObject(ctx, r.loc.Bucket, r.loc.Key(rec.File), minio.GetObjectOptions{})
+	if err != nil {
+		return store.Entry{}, classify(r.where, err)
+	}
+	defer obj.Close()
+	data, err := store.CreatePending(st.DataPath(rec))
+	if err != nil {
+		return store.Entry{}, err
+	}
+	defer data.Abort()
+	h := sha256.New()
+	sinks := []io.Writer{data, h}
+	if progress != nil {
+		sinks = append(sinks, progress)
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(sinks...), obj, make([]byte, 1<<20))
+	if err != nil {
+		if ctx.Err() != nil {
+			return store.Entry{}, ctx.Err()
+		}
+		return store.Entry{}, classify(r.where, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != rec.SHA256 || n != rec.Size {
+		return store.Entry{}, &IntegrityError{Name: name, Where: r.where, Want: rec.SHA256, Got: got, Size: n, WantSize: rec.Size}
+	}
+	if err := data.Commit(); err != nil {
+		return store.Entry{}, err
+	}
+	if err := st.WriteRecord(rec); err != nil {
+		return store.Entry{}, fmt.Errorf("write the record of %s: %w", name, err)
+	}
+	return st.Find(name)
+}
+
+// Delete removes backup name from the bucket, record first: from that
+// moment the data is a leftover, never a half-deleted backup.
+func (r *Remote) Delete(ctx context.Context, e Entry) error {
+	for _, file := range []string{e.Name + ".json", e.Record.File} {
+		if err := r.client.RemoveObject(ctx, r.loc.Bucket, r.loc.Key(file), minio.RemoveObjectOptions{}); err != nil {
+			return classify(r.where, err)
+		}
+	}
+	return nil
+}
+
+// readerAtProgress reports the bytes the upload reads, whichever way
+// minio-go reads them (in parallel parts through ReadAt, or in order).
+type readerAtProgress struct {
+	*os.File
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (p *readerAtProgress) ReadAt(b []byte, off int64) (int, error) {
+	n, err := p.File.ReadAt(b, off)
+	p.mu.Lock()
+	p.w.Write(b[:n])
+	p.mu.Unlock()
+	return n, err
+}
+
+func (p *readerAtProgress) Read(b []byte) (int, error) {
+	n, err := p.File.Read(b)
+	p.mu.Lock()
+	p.w.Write(b[:n])
+	p.mu.Unlock()
+	return n, err
+}
+
+// ctxReader stops a long read when ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
