@@ -46,6 +46,9 @@ func run(ctx context.Context, j job, work func(out *term.Printer, s settings.Set
 	} else {
 		next = "go tool mage env:init" // the settings are wrong: show what was found
 	}
+	if loadErr == nil {
+		tell(ctx, out, s, j.name, err, next, time.Since(start))
+	}
 	var decided interface{ ExitStatus() int }
 	if err != nil && !errors.As(err, &decided) { // work that set its own exit status has said why
 		err = out.Failed(j.name, err, next)

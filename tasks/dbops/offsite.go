@@ -82,9 +82,6 @@ func (s *session) push(ctx context.Context, r *offsite.Remote, e store.Entry) er
 		out.OK("backup %s is already in %s", e.Name, r)
 		return nil
 	}
-	if err := pgbackup.CheckSum(e); err != nil {
-		return fmt.Errorf("not pushed: %w", err)
-	}
 	out.Step("pushing %s (%s) to %s", e.Name, term.Bytes(e.Size), r)
 	start := time.Now()
 	progress := out.Progress("uploading")

@@ -12,7 +12,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -35,9 +34,12 @@ type Remote struct {
 	where  string // s3://bucket/prefix at host: what messages show
 }
 
-// partSize bounds a push's memory (minio-go keeps a part per thread in
-// flight) and is S3's sweet spot for throughput on one connection.
-const partSize = 16 << 20
+// A push holds uploadThreads parts of partSize in memory, whatever the
+// backup's size: 64 MiB.
+const (
+	partSize      = 16 << 20
+	uploadThreads = 4
+)
 
 // Open checks the settings and that the bucket answers with these
 // credentials: a wrong key or an unreachable endpoint is one line here,
@@ -177,9 +179,8 @@ func (r *Remote) Has(ctx context.Context, name string) (bool, error) {
 	return err == nil, err
 }
 
-// Push uploads backup e: the data in parts straight from the file (as
-// minio-go's FPutObject does), hashed on the way by a second reader of the
-// same file, then, once both the hash and the bucket's size agree with the
+// Push uploads backup e: the data in parts uploaded in parallel, hashed as
+// it is read, then, once both the hash and the bucket's size agree with the
 // record, the record. Anything short of that leaves no record, so nothing
 // that lists as a backup; an unfinished multipart upload is aborted.
 func (r *Remote) Push(ctx context.Context, e store.Entry, progress io.Writer) error {
@@ -201,26 +202,22 @@ func (r *Remote) Push(ctx context.Context, e store.Entry, progress io.Writer) er
 	if err := r.client.RemoveIncompleteUpload(ctx, r.loc.Bucket, key); err != nil {
 		return classify(r.where, err)
 	}
-	// A second reader hashes the file while the upload reads it in
-	// parallel parts: the upload keeps minio-go's fastest path.
-	var hashed sync.WaitGroup
-	var sum string
-	var hashErr error
-	hashed.Add(1)
-	go func() {
-		defer hashed.Done()
-		sum, hashErr = hashFile(ctx, e.Path)
-	}()
-	var body io.Reader = f
+	// The file is read once, in order: hashed on the way, while minio-go
+	// uploads the parts it has read in parallel.
+	h := sha256.New()
+	sinks := []io.Writer{h}
 	if progress != nil {
-		body = &readerAtProgress{File: f, w: progress}
+		sinks = append(sinks, progress)
 	}
+	body := io.TeeReader(onlyReader{f}, io.MultiWriter(sinks...))
 	_, upErr := r.client.PutObject(ctx, r.loc.Bucket, key, body, info.Size(), minio.PutObjectOptions{
-		ContentType:  "application/octet-stream",
-		PartSize:     partSize,
-		UserMetadata: map[string]string{"sha256": rec.SHA256},
+		ContentType:           "application/octet-stream",
+		PartSize:              partSize,
+		NumThreads:            uploadThreads,
+		ConcurrentStreamParts: true,
+		UserMetadata:          map[string]string{"sha256": rec.SHA256},
 	})
-	hashed.Wait()
+	sum := hex.EncodeToString(h.Sum(nil))
 	fail := func(err error) error {
 		cleanup := context.WithoutCancel(ctx)
 		_ = r.client.RemoveObject(cleanup, r.loc.Bucket, key, minio.RemoveObjectOptions{})
@@ -232,8 +229,6 @@ func (r *Remote) Push(ctx context.Context, e store.Entry, progress io.Writer) er
 		return fail(ctx.Err())
 	case upErr != nil:
 		return fail(classify(r.where, upErr))
-	case hashErr != nil:
-		return fail(hashErr)
 	case sum != rec.SHA256 || info.Size() != rec.Size:
 		return fail(&IntegrityError{Name: e.Name, Where: e.Path, Want: rec.SHA256, Got: sum, Size: info.Size(), WantSize: rec.Size})
 	}
@@ -256,19 +251,6 @@ func (r *Remote) putRecord(ctx context.Context, rec *store.Record) error {
 	_, err = r.client.PutObject(ctx, r.loc.Bucket, r.loc.Key(rec.Name+".json"), bytes.NewReader(data), int64(len(data)),
 		minio.PutObjectOptions{ContentType: "application/json"})
 	return classify(r.where, err)
-}
-
-func hashFile(ctx context.Context, path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, 1<<20)); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Pull downloads backup name into st: the data into a hidden file, hashed
@@ -329,29 +311,11 @@ func (r *Remote) Delete(ctx context.Context, e Entry) error {
 	return nil
 }
 
-// readerAtProgress reports the bytes the upload reads, whichever way
-// minio-go reads them (in parallel parts through ReadAt, or in order).
-type readerAtProgress struct {
-	*os.File
-	mu sync.Mutex
-	w  io.Writer
-}
+// onlyReader hides the file's ReadAt, so that minio-go reads it in order
+// (and the hash sees every byte once) rather than in parallel sections.
+type onlyReader struct{ r io.Reader }
 
-func (p *readerAtProgress) ReadAt(b []byte, off int64) (int, error) {
-	n, err := p.File.ReadAt(b, off)
-	p.mu.Lock()
-	p.w.Write(b[:n])
-	p.mu.Unlock()
-	return n, err
-}
-
-func (p *readerAtProgress) Read(b []byte) (int, error) {
-	n, err := p.File.Read(b)
-	p.mu.Lock()
-	p.w.Write(b[:n])
-	p.mu.Unlock()
-	return n, err
-}
+func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
 // ctxReader stops a long read when ctx ends.
 type ctxReader struct {

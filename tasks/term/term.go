@@ -25,8 +25,9 @@ type Printer struct {
 	verbose bool
 	log     io.Writer // every line, detail included, without colour
 
-	mu   sync.Mutex // lines come from a Progress's goroutine too
-	live *Progress  // the progress whose line is drawn last, on a terminal
+	mu     sync.Mutex // lines come from a Progress's goroutine too
+	live   *Progress  // the progress whose line is drawn last, on a terminal
+	lastOK string
 }
 
 // Option configures a Printer.
@@ -135,7 +136,19 @@ func (p *Printer) record(mark, text string) {
 func (p *Printer) Step(format string, args ...any) { p.line("•", dim, format, args) }
 
 // OK reports work that succeeded.
-func (p *Printer) OK(format string, args ...any) { p.line("✓", green, format, args) }
+func (p *Printer) OK(format string, args ...any) {
+	p.mu.Lock()
+	p.lastOK = fmt.Sprintf(format, args...)
+	p.mu.Unlock()
+	p.line("✓", green, format, args)
+}
+
+// LastOK is the last success reported: a run's verdict, for a notification.
+func (p *Printer) LastOK() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lastOK
+}
 
 // Warn reports something a user should know that did not stop the work.
 func (p *Printer) Warn(format string, args ...any) { p.line("!", yellow, format, args) }

@@ -1,0 +1,112 @@
+package tasks_test
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/stretchr/testify/require"
+
+	"github.com/stevedore-dev/stevedore/tasks/internal/minioserver"
+	"github.com/stevedore-dev/stevedore/tasks/store"
+)
+
+// TestBenchmarkOffsite measures db:push and db:pull of a 650 MB backup
+// against a plain minio-go FPutObject and FGetObject of the same file to
+// the same MinIO, alternating, best of 3 (the goal: at least 0.9x their
+// throughput). The backup is random bytes, as incompressible as a
+// compressed dump. STEVEDORE_BENCH=1 runs it.
+func TestBenchmarkOffsite(t *testing.T) {
+	if !benchmarking() {
+		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
+	}
+	srv := minioserver.Start(t)
+	bucket := srv.Bucket(t)
+	client := srv.Client(t)
+	b := &bench{t: t, dir: filepath.Join(t.TempDir(), "backups"), times: map[string][]time.Duration{}}
+	st, err := store.Open(b.dir)
+	require.NoError(t, err)
+	size := int64(envInt("STEVEDORE_BENCH_PUSH_MB", 650)) << 20
+	rec := randomBackup(t, st, "big", size)
+	b.env = []string{"STEVEDORE_BACKUP_DIR=" + b.dir, "STEVEDORE_OFFSITE_URL=s3://" + bucket + "/shop", "STEVEDORE_S3_ENDPOINT=" + srv.Endpoint,
+		"AWS_ACCESS_KEY_ID=" + srv.AccessKey, "AWS_SECRET_ACCESS_KEY=" + srv.SecretKey, "STEVEDORE_KEEP=0"}
+	const (
+		plainPut = "minio-go FPutObject"
+		plainGet = "minio-go FGetObject"
+		ourPush  = "db:push"
+		ourPull  = "db:pull"
+	)
+	ctx := t.Context()
+	file := st.DataPath(rec)
+	pulled := filepath.Join(t.TempDir(), "pulled")
+	for round := 0; round < envInt("STEVEDORE_BENCH_ROUNDS", 3); round++ {
+		for _, key := range []string{"shop/big.json", "shop/big.sql.zst", "plain/big"} {
+			require.NoError(t, client.RemoveObject(ctx, bucket, key, minio.RemoveObjectOptions{}))
+		}
+		b.time(plainPut, func() {
+			_, err := client.FPutObject(ctx, bucket, "plain/big", file, minio.PutObjectOptions{ContentType: "application/octet-stream", PartSize: 16 << 20})
+			require.NoError(t, err)
+		})
+		b.time(ourPush, func() { b.ours("db:push", "-name=big") })
+		b.time(plainGet, func() {
+			require.NoError(t, client.FGetObject(ctx, bucket, "plain/big", pulled, minio.GetObjectOptions{}))
+		})
+		newMachine := append(append([]string(nil), b.env...), "STEVEDORE_BACKUP_DIR="+filepath.Join(t.TempDir(), "backups"))
+		b.time(ourPull, func() { b.oursWith(newMachine, "db:pull", "-name=big") })
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "push and pull of a %d MB backup to MinIO on 127.0.0.1, best of %d rounds\n", size>>20, len(b.times[ourPush]))
+	b.table(&report)
+	fmt.Fprintf(&report, "db:push has %.2fx the throughput of FPutObject (goal >= 0.9x)\n", b.best(plainPut)/b.best(ourPush))
+	fmt.Fprintf(&report, "db:pull has %.2fx the throughput of FGetObject (goal >= 0.9x)\n", b.best(plainGet)/b.best(ourPull))
+	b.report(report.String())
+}
+
+// TestBenchmarkEncryption measures db:backup encrypted to an age recipient
+// against db:backup unencrypted, alternating on one database (the goal:
+// encryption adds at most 15%). STEVEDORE_BENCH=1 runs it.
+func TestBenchmarkEncryption(t *testing.T) {
+	if !benchmarking() {
+		t.Skip("benchmark: run with STEVEDORE_BENCH=1 (go tool mage bench)")
+	}
+	b := newBench(t)
+	scale := envInt("STEVEDORE_BENCH_SCALE", 30)
+	b.sh(fmt.Sprintf(`docker exec $C pgbench -i -q -s %d -U $U $D`, scale))
+	b.sh(`docker exec $C psql -q -U $U -d $D -c "CREATE TABLE noise AS SELECT g AS id,
+		md5(random()::text) || md5(random()::text) AS txt, decode(md5(random()::text), 'hex') AS bin
+		FROM generate_series(1, 800000) g"`)
+	sealed := append(append([]string(nil), b.env...), "STEVEDORE_AGE_RECIPIENTS="+newAgeKey(t).public)
+	const plain, encrypted = "db:backup", "db:backup encrypted to an age recipient"
+	for round := 0; round < envInt("STEVEDORE_BENCH_ROUNDS", 3); round++ {
+		b.time(plain, func() { b.ours("db:backup", fmt.Sprintf("-name=plain_%d", round)) })
+		b.time(encrypted, func() { b.oursWith(sealed, "db:backup", fmt.Sprintf("-name=sealed_%d", round)) })
+	}
+	var report strings.Builder
+	fmt.Fprintf(&report, "database %s (pgbench scale %d + 800k rows of random text and bytea), best of %d rounds\n", b.size(), scale, len(b.times[plain]))
+	b.table(&report)
+	fmt.Fprintf(&report, "encryption adds %+.1f%% to db:backup (goal <= 15%%)\n", (b.best(encrypted)/b.best(plain)-1)*100)
+	b.report(report.String())
+}
+
+// randomBackup writes a backup of size random bytes into st with its record.
+func randomBackup(t *testing.T, st *store.Store, name string, size int64) *store.Record {
+	t.Helper()
+	rec := &store.Record{Version: store.RecordVersion, Name: name, File: store.DataFile(name, false), Format: store.FormatPlainZstd, CreatedAt: time.Now().UTC()}
+	f, err := os.OpenFile(st.DataPath(rec), os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o600)
+	require.NoError(t, err)
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(rand.Reader, size))
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	rec.Size, rec.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+	require.NoError(t, st.WriteRecord(rec))
+	return rec
+}
