@@ -332,3 +332,19 @@ func (c *cancelAfter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+func TestAnInterruptedPullLeavesNothingThatLooksLikeABackup(t *testing.T) {
+	b := newBucket(t)
+	local, _ := store.Open(t.TempDir())
+	e := fakeBackup(t, local, "halfway", 48<<20, time.Now())
+	require.NoError(t, b.remote.Push(t.Context(), e, nil))
+
+	other, _ := store.Open(t.TempDir())
+	ctx, cancel := context.WithCancel(t.Context())
+	_, err := b.remote.Pull(ctx, other, "halfway", &cancelAfter{n: 8 << 20, cancel: cancel})
+	require.ErrorIs(t, err, context.Canceled)
+	list, err := other.List()
+	require.NoError(t, err)
+	assert.Empty(t, list)
+	assertEmptyFolder(t, other.Dir)
+}
