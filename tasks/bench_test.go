@@ -190,6 +190,13 @@ func (b *bench) best(name string) float64 {
 	return d[0].Seconds()
 }
 
+func (b *bench) median(name string) float64 {
+	d := slices.Clone(b.times[name])
+	require.NotEmpty(b.t, d, name)
+	slices.Sort(d)
+	return d[len(d)/2].Seconds()
+}
+
 func (b *bench) size() string {
 	out, err := exec.Command("docker", "exec", b.c, "psql", "-At", "-U", b.pg.User, "-d", b.pg.Database, "-c",
 		"SELECT pg_size_pretty(pg_database_size(current_database()))").Output()

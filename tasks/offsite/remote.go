@@ -140,7 +140,7 @@ func (r *Remote) record(ctx context.Context, name string) (*store.Record, error)
 	defer obj.Close()
 	data, err := io.ReadAll(io.LimitReader(obj, 16<<20))
 	if err != nil {
-		if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+		if code := minio.ToErrorResponse(err).Code; code == "NoSuchKey" || code == "NoSuchObject" {
 			return nil, &NotFoundError{Name: name, Where: r.where}
 		}
 		return nil, classify(r.where, err)
@@ -152,21 +152,27 @@ func (r *Remote) record(ctx context.Context, name string) (*store.Record, error)
 	return &rec, nil
 }
 
-// Find returns the backup called name.
+// Find returns the backup called name: its record, and its data's size,
+// asked for directly (not through a listing of the bucket).
 func (r *Remote) Find(ctx context.Context, name string) (Entry, error) {
 	if err := store.ValidateName(name); err != nil {
 		return Entry{}, err
 	}
-	all, err := r.List(ctx)
+	rec, err := r.record(ctx, name)
 	if err != nil {
 		return Entry{}, err
 	}
-	for _, e := range all {
-		if e.Name == name {
-			return e, nil
-		}
+	if rec.File != store.DataFile(name, rec.Encrypted()) {
+		return Entry{}, fmt.Errorf("the record of %s in %s is damaged", name, r.where)
 	}
-	return Entry{}, &NotFoundError{Name: name, Where: r.where}
+	stat, err := r.client.StatObject(ctx, r.loc.Bucket, r.loc.Key(rec.File), minio.StatObjectOptions{})
+	if minio.ToErrorResponse(err).Code == "NoSuchKey" {
+		return Entry{}, &NotFoundError{Name: name, Where: r.where}
+	}
+	if err != nil {
+		return Entry{}, classify(r.where, err)
+	}
+	return Entry{Name: name, When: rec.CreatedAt, Size: stat.Size, Record: rec}, nil
 }
 
 // Has reports whether the bucket holds backup name, complete.
@@ -204,7 +210,8 @@ func (r *Remote) Push(ctx context.Context, e store.Entry, progress io.Writer) er
 	}
 	// The file is read once, in order: hashed on the way, while minio-go
 	// uploads the parts it has read in parallel.
-	h := sha256.New()
+	h := newHasher()
+	defer h.Sum()
 	sinks := []io.Writer{h}
 	if progress != nil {
 		sinks = append(sinks, progress)
@@ -217,7 +224,7 @@ func (r *Remote) Push(ctx context.Context, e store.Entry, progress io.Writer) er
 		ConcurrentStreamParts: true,
 		UserMetadata:          map[string]string{"sha256": rec.SHA256},
 	})
-	sum := hex.EncodeToString(h.Sum(nil))
+	sum := h.Sum()
 	fail := func(err error) error {
 		cleanup := context.WithoutCancel(ctx)
 		_ = r.client.RemoveObject(cleanup, r.loc.Bucket, key, minio.RemoveObjectOptions{})
@@ -276,7 +283,8 @@ func (r *Remote) Pull(ctx context.Context, st *store.Store, name string, progres
 		return store.Entry{}, err
 	}
 	defer data.Abort()
-	h := sha256.New()
+	h := newHasher()
+	defer h.Sum()
 	sinks := []io.Writer{data, h}
 	if progress != nil {
 		sinks = append(sinks, progress)
@@ -288,7 +296,7 @@ func (r *Remote) Pull(ctx context.Context, st *store.Store, name string, progres
 		}
 		return store.Entry{}, classify(r.where, err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != rec.SHA256 || n != rec.Size {
+	if got := h.Sum(); got != rec.SHA256 || n != rec.Size {
 		return store.Entry{}, &IntegrityError{Name: name, Where: r.where, Want: rec.SHA256, Got: got, Size: n, WantSize: rec.Size}
 	}
 	if err := data.Commit(); err != nil {
@@ -309,6 +317,38 @@ func (r *Remote) Delete(ctx context.Context, e Entry) error {
 		}
 	}
 	return nil
+}
+
+// hasher hashes what is written to it on a goroutine of its own: a Write
+// returns once the bytes are handed over, so the hash of one chunk runs
+// while the next one travels.
+type hasher struct {
+	pw   *io.PipeWriter
+	done chan string
+	sum  string
+}
+
+func newHasher() *hasher {
+	pr, pw := io.Pipe()
+	h := &hasher{pw: pw, done: make(chan string, 1)}
+	go func() {
+		s := sha256.New()
+		_, _ = io.CopyBuffer(s, pr, make([]byte, 1<<20))
+		h.done <- hex.EncodeToString(s.Sum(nil))
+	}()
+	return h
+}
+
+func (h *hasher) Write(p []byte) (int, error) { return h.pw.Write(p) }
+
+// Sum ends the stream and returns the hash of what was written; later
+// calls return the same.
+func (h *hasher) Sum() string {
+	if h.done != nil {
+		h.pw.Close()
+		h.sum, h.done = <-h.done, nil
+	}
+	return h.sum
 }
 
 // onlyReader hides the file's ReadAt, so that minio-go reads it in order

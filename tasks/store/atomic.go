@@ -11,7 +11,24 @@ import (
 // final path. Only Commit makes it appear under the final name, complete.
 type Pending struct {
 	*os.File
-	final string
+	final   string
+	written int64 // bytes written
+	started int64 // bytes whose writeback has started
+}
+
+// writebackChunk is how often a Pending file starts the writeback of what
+// it holds: the flush then overlaps the writing instead of following it.
+const writebackChunk = 32 << 20
+
+// Write writes p, starting the writeback of every full chunk.
+func (p *Pending) Write(b []byte) (int, error) {
+	n, err := p.File.Write(b)
+	p.written += int64(n)
+	if p.written-p.started >= writebackChunk {
+		startWriteback(p.File, p.started, p.written-p.started)
+		p.started = p.written
+	}
+	return n, err
 }
 
 // CreatePending opens a private temporary file that Commit will rename to final.
