@@ -35,7 +35,7 @@ func tell(ctx context.Context, out *term.Printer, s settings.Settings, target st
 	}
 	hook := notify.Hook{URL: s.Notify.URL, Format: format, OnSuccess: s.Notify.OnSuccess}
 	host, _ := os.Hostname()
-	ev := notify.Event{Target: target, Project: s.Project, Host: host, OK: runErr == nil, Summary: out.LastOK(),
+	ev := notify.Event{Target: target, Project: s.Project, Host: host, OK: runErr == nil, Summary: out.FirstOK(),
 		At: time.Now().UTC(), Duration: took.Seconds()}
 	if runErr != nil {
 		ev.Summary, _, _ = strings.Cut(runErr.Error(), "\n")

@@ -108,6 +108,20 @@ func TestEncryptedBackupsOpenOnlyWithARecipientsKey(t *testing.T) {
 	bad := runTarget(t, append(f.env, "STEVEDORE_AGE_IDENTITY="+alice.private), "db:verify", "-name=sealed")
 	assert.Equal(t, 1, bad.Code)
 	assert.Contains(t, failureLine(t, bad), "is bad")
+
+	// A header cut short is a verdict too: recorded, so -latest and
+	// retention stop counting on the backup.
+	require.Equal(t, 0, runTarget(t, f.env, "db:backup", "-name=cut").Code)
+	require.NoError(t, os.Truncate(filepath.Join(f.dir, "cut.sql.zst.age"), 20))
+	bad = runTarget(t, append(f.env, "STEVEDORE_AGE_IDENTITY="+alice.private), "db:verify", "-name=cut")
+	assert.Equal(t, 1, bad.Code, bad.Out)
+	assert.Contains(t, failureLine(t, bad), "is bad")
+	for _, b := range listing(t, runTarget(t, f.env, "db:list", "-json")).Backups {
+		if b.Name == "cut" {
+			require.NotNil(t, b.Verified)
+			assert.False(t, b.Verified.OK)
+		}
+	}
 }
 
 func flipByte(t *testing.T, path string) {
@@ -147,10 +161,14 @@ func TestTheTeamSharesBackupsThroughABucket(t *testing.T) {
 	assert.Equal(t, []string{"b3", "b2"}, backupNames(remote), "the bucket keeps the newest 2 too")
 	assert.Equal(t, store.FormatPlainZstdAge, remote.Backups[0].Format)
 
-	// A new machine: an empty folder, the team's key.
+	// A new machine: an empty folder, the team's key. A restore of "the
+	// latest" points at the bucket.
 	f.sql(t, `DELETE FROM item`)
 	newMachine := append(append([]string(nil), f.env...), "STEVEDORE_BACKUP_DIR="+filepath.Join(t.TempDir(), "backups"), "STEVEDORE_AGE_IDENTITY="+team.private)
-	r := runTarget(t, newMachine, "db:pull", "-latest", "-restore", "-yes")
+	r := runTarget(t, newMachine, "db:restore", "-latest", "-yes")
+	assert.Equal(t, 1, r.Code)
+	assert.Contains(t, r.Out, "next: go tool mage db:pull -latest -restore")
+	r = runTarget(t, newMachine, "db:pull", "-latest", "-restore", "-yes")
 	require.Equal(t, 0, r.Code, r.Out)
 	assert.Contains(t, r.Out, "pulled b3")
 	assert.Equal(t, states["b3"], f.state(t))

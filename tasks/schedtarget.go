@@ -28,9 +28,16 @@ func (Schedule) Install(ctx context.Context,
 	with *string, // the scheduler: cron, systemd, launchd or schtasks (default: the best this machine has)
 ) error {
 	return run(ctx, job{name: "schedule:install", next: "go tool mage schedule:list"}, func(out *term.Printer, s settings.Settings) error {
+		if flag(push) && s.Offsite == nil {
+			return errors.New("-push needs offsite storage: set x-stevedore.offsite.url (s3://bucket/prefix) first")
+		}
 		j, err := backupJob(s, or(str(every), "daily@03:30"), or(str(name), "backup"), flag(verify), flag(push))
 		if err != nil {
 			return err
+		}
+		if dropped := schedule.Dropped(os.Environ()); len(dropped) > 0 {
+			out.Warn("the scheduled run will not have %s (a schedule never holds a secret): if the settings need them, give them through the project's settings file (see the README)",
+				strings.Join(dropped, ", "))
 		}
 		sch, err := schedule.Detect(ctx, str(with))
 		if err != nil {
@@ -105,17 +112,17 @@ func (Schedule) Kube(ctx context.Context,
 	selector *string, // label selector of the database pod (default app=postgres)
 	image *string, // the image with stevedore's targets and kubectl (default stevedore/cli:local)
 	secret *string, // the Secret whose keys become the job's environment: AWS_ACCESS_KEY_ID, STEVEDORE_AGE_RECIPIENTS… (default stevedore)
-	push *bool, // push each backup to the offsite bucket
+	push *bool, // push each backup to the offsite bucket (required: the job's pod keeps nothing)
 ) error {
 	return run(ctx, job{name: "schedule:kube"}, func(out *term.Printer, s settings.Settings) error {
+		if !flag(push) {
+			return errors.New("a backup taken in the job's pod is gone when the pod ends: pass -push, with the offsite settings in the Secret")
+		}
 		iv, err := schedule.ParseInterval(or(str(every), "daily@03:30"))
 		if err != nil {
 			return err
 		}
-		args := []string{"db:backup", "-kube", "-namespace=" + or(str(namespace), "default"), "-selector=" + or(str(selector), "app=postgres")}
-		if flag(push) {
-			args = append(args, "db:push")
-		}
+		args := []string{"db:backup", "-kube", "-namespace=" + or(str(namespace), "default"), "-selector=" + or(str(selector), "app=postgres"), "db:push"}
 		name := "stevedore-" + s.Project + "-backup"
 		manifest, err := schedule.CronJobManifest(schedule.KubeJob{Name: name, Namespace: or(str(namespace), "default"), Schedule: iv.Cron(),
 			Image: or(str(image), "stevedore/cli:local"), Args: args, SecretName: or(str(secret), "stevedore"), ServiceAccount: name})

@@ -18,7 +18,7 @@ import (
 // daemon to run `go tool mage db:backup` from the checkout (with the
 // installing shell's settings), then lists and removes it.
 func TestScheduleInstallTakesBackupsThroughCron(t *testing.T) {
-	crontab, cronDied := crontest.Require(t)
+	crontab, cronDied := crontest.Require(t, "# stevedore:stevedore:e2e")
 	f := newDBFixture(t, 300)
 	state := t.TempDir()
 	inCheckout := func(args ...string) run {
@@ -30,6 +30,7 @@ func TestScheduleInstallTakesBackupsThroughCron(t *testing.T) {
 	r := inCheckout("schedule:install", "-every=1m", "-name=e2e", "-with=cron")
 	require.Equal(t, 0, r.Code, r.Out)
 	assert.Contains(t, r.Out, "scheduled db:backup every 1m with cron")
+	assert.Contains(t, r.Out, "the scheduled run will not have STEVEDORE_AGE_IDENTITY", "a dropped secret is said")
 	installed, _ := crontest.Read(t)
 	assert.True(t, strings.HasPrefix(installed, crontab), "the user's lines stay")
 	assert.Contains(t, installed, "STEVEDORE_DB_CONTAINER='"+f.container+"'", "the installing shell's settings")

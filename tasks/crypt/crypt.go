@@ -195,5 +195,5 @@ func (e *NoIdentityError) Error() string {
 	return fmt.Sprintf("backup %s is encrypted: give the age identity that opens it (%s, %s or -identity=FILE)", e.Name, IdentityEnv, IdentityFileEnv)
 }
 
-// Next is what to run to see the backups and their recipients.
-func (e *NoIdentityError) Next() string { return "go tool mage db:list -v" }
+// Next shows the backups with the recipients each is encrypted to.
+func (e *NoIdentityError) Next() string { return "go tool mage db:list -json" }

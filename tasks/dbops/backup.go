@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stevedore-dev/stevedore/tasks/crypt"
 	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
 	"github.com/stevedore-dev/stevedore/tasks/retention"
 	"github.com/stevedore-dev/stevedore/tasks/store"
@@ -88,7 +89,11 @@ func (s *session) takeBackup(ctx context.Context, name, prefix string, progress 
 		}
 	}
 	out := s.cfg.Out
-	rec, err := pgbackup.Backup(ctx, s.db, s.store, name, pgbackup.Options{Progress: progress, To: s.cfg.Recipients})
+	to, err := crypt.Recipients(s.cfg.Recipients)
+	if err != nil {
+		return nil, fmt.Errorf("encryption: %w", err)
+	}
+	rec, err := pgbackup.Backup(ctx, s.db, s.store, name, pgbackup.Options{Progress: progress, To: to})
 	var exists *pgbackup.ExistsError
 	if errors.As(err, &exists) {
 		return nil, err // refused before anything was tried: not a failed backup

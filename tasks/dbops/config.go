@@ -10,7 +10,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/stevedore-dev/stevedore/tasks/crypt"
 	"github.com/stevedore-dev/stevedore/tasks/engine"
 	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
 	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
@@ -29,7 +28,7 @@ type Config struct {
 	BackupDir string
 	AutoKeep  int // backups kept by the prune that follows each backup; 0 turns it off
 
-	Recipients   []crypt.Recipient // new backups are encrypted to these
+	Recipients   []string          // new backups are encrypted to these keys (see crypt.Recipients)
 	IdentityFile string            // opens encrypted backups ("": STEVEDORE_AGE_IDENTITY or its _FILE)
 	Offsite      *settings.Offsite // nil: no offsite storage
 
@@ -198,6 +197,7 @@ func (s *session) lock(ctx context.Context, action string, run bool) (release fu
 	if run {
 		unlock, err := pgbackup.LockServer(ctx, s.db)
 		if err != nil {
+			s.held = false
 			l.Release()
 			return nil, err
 		}

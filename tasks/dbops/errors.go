@@ -158,3 +158,14 @@ func (e *PushFailedError) Unwrap() error { return e.Err }
 
 // Next pushes it again.
 func (e *PushFailedError) Next() string { return "go tool mage db:push -name=" + e.Name }
+
+// NoLocalBackupsError is a folder without backups where the team's bucket
+// may have some: a new machine.
+type NoLocalBackupsError struct{ Dir string }
+
+func (e *NoLocalBackupsError) Error() string {
+	return "no backups in " + e.Dir + " yet; the team's bucket may have some"
+}
+
+// Next brings the bucket's newest good backup and restores it.
+func (e *NoLocalBackupsError) Next() string { return "go tool mage db:pull -latest -restore" }

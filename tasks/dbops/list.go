@@ -35,7 +35,8 @@ type ListEntry struct {
 	File          string              `json:"file"`
 	CreatedAt     time.Time           `json:"created_at"`
 	Size          int64               `json:"size"`
-	Format        string              `json:"format"` // "plain+zstd", or "legacy .sql", "legacy .sql.gz", "legacy .sql.zip"
+	Format        string              `json:"format"`               // "plain+zstd", "plain+zstd+age", or "legacy .sql", "legacy .sql.gz", "legacy .sql.zip"
+	Recipients    []string            `json:"recipients,omitempty"` // the public keys an encrypted backup opens with
 	Database      string              `json:"database,omitempty"`
 	ServerVersion string              `json:"server_version,omitempty"`
 	SHA256        string              `json:"sha256,omitempty"`
@@ -59,7 +60,7 @@ func BuildListing(dir string, entries []store.Entry, live string, kept []pgbacku
 	for _, e := range entries {
 		le := ListEntry{Name: e.Name, File: e.Path, CreatedAt: e.When.UTC(), Size: e.Size, Format: "legacy " + e.Legacy}
 		if r := e.Record; r != nil {
-			le.Format, le.Database, le.ServerVersion, le.SHA256 = r.Format, r.Database, r.ServerVersion, r.SHA256
+			le.Format, le.Database, le.ServerVersion, le.SHA256, le.Recipients = r.Format, r.Database, r.ServerVersion, r.SHA256, r.Recipients
 			le.Tables, le.Rows, le.Verified = len(r.Tables), r.Rows(), r.Verify
 		}
 		l.Backups = append(l.Backups, le)

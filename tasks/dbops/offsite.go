@@ -73,12 +73,24 @@ func Push(ctx context.Context, cfg Config, name string) error {
 	return s.push(ctx, r, e)
 }
 
-// push uploads e unless the bucket has it, then prunes the bucket.
+// push uploads e unless the bucket has it, then prunes the bucket. A
+// failed prune is a warning: the backup is there.
 func (s *session) push(ctx context.Context, r *offsite.Remote, e store.Entry) error {
 	out := s.cfg.Out
-	if has, err := r.Has(ctx, e.Name); err != nil {
+	if err := s.upload(ctx, r, e); err != nil {
 		return err
-	} else if has {
+	}
+	if err := s.pruneRemote(ctx, r, e.Name); err != nil {
+		out.Warn("backup %s is in %s, but pruning the bucket failed: %v", e.Name, r, err)
+	}
+	return nil
+}
+
+func (s *session) upload(ctx context.Context, r *offsite.Remote, e store.Entry) error {
+	out := s.cfg.Out
+	if there, err := r.Holds(ctx, e); err != nil {
+		return err
+	} else if there {
 		out.OK("backup %s is already in %s", e.Name, r)
 		return nil
 	}
@@ -92,7 +104,7 @@ func (s *session) push(ctx context.Context, r *offsite.Remote, e store.Entry) er
 	}
 	took := time.Since(start)
 	out.OK("pushed %s to %s in %s, %s/s, checked against its record", e.Name, r, term.Duration(took), term.Bytes(int64(float64(e.Size)/max(took.Seconds(), 1e-3))))
-	return s.pruneRemote(ctx, r, e.Name)
+	return nil
 }
 
 // pruneRemote keeps the newest remoteKeep backups in the bucket (and
@@ -119,7 +131,7 @@ func (s *session) pruneRemote(ctx context.Context, r *offsite.Remote, pinned str
 		for _, e := range all {
 			if e.Name == it.Name {
 				if err := r.Delete(ctx, e); err != nil {
-					return fmt.Errorf("the push is done, but pruning the bucket failed: %w", err)
+					return err
 				}
 			}
 		}
@@ -168,7 +180,12 @@ func Pull(ctx context.Context, cfg Config, c Choice) (string, error) {
 		}
 		name = newest.Name
 	}
-	if _, err := s.store.Find(name); err == nil {
+	if here, err := s.store.Find(name); err == nil {
+		if there, err := r.Holds(ctx, here); err != nil {
+			return "", err
+		} else if !there {
+			return "", fmt.Errorf("backup %s is in %s but not in %s: push it, or pull another", name, relPath(s.store.Dir), r)
+		}
 		cfg.Out.OK("backup %s is already in %s", name, relPath(s.store.Dir))
 		return name, nil
 	}
@@ -200,7 +217,7 @@ func (s *session) pullMissing(ctx context.Context, name string, notHere error) (
 	}
 	r, err := s.cfg.remote(ctx)
 	if err != nil {
-		return store.Entry{}, errors.Join(notHere, err)
+		return store.Entry{}, fmt.Errorf("%w (and the bucket: %v)", notHere, err)
 	}
 	if !s.held {
 		l, err := s.store.Acquire(ctx, "db:pull", lockWait)
@@ -208,6 +225,9 @@ func (s *session) pullMissing(ctx context.Context, name string, notHere error) (
 			return store.Entry{}, err
 		}
 		defer l.Release()
+		if _, err := s.store.CleanLeftovers(); err != nil {
+			return store.Entry{}, err
+		}
 	}
 	s.cfg.Out.Step("backup %s is not in %s: fetching it from %s", name, relPath(s.store.Dir), r)
 	return s.pull(ctx, r, name)

@@ -254,8 +254,12 @@ func (s *session) confirm(yes bool, q, command string) error {
 func (s *session) pick(ctx context.Context, c Choice) (store.Entry, error) {
 	e, err := s.choose(c)
 	var notHere *store.NotFoundError
-	if errors.As(err, &notHere) {
+	var none *store.NoBackupsError
+	switch {
+	case errors.As(err, &notHere):
 		e, err = s.pullMissing(ctx, c.Name, err)
+	case errors.As(err, &none) && s.cfg.Offsite != nil:
+		return e, &NoLocalBackupsError{Dir: none.Dir}
 	}
 	if err != nil {
 		return e, err

@@ -92,3 +92,17 @@ func classify(where string, err error) error {
 	}
 	return fmt.Errorf("%s: %w", where, err)
 }
+
+// ConflictError is a different backup under the same name.
+type ConflictError struct{ Name, Where string }
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("%s holds another backup named %s (other bytes): rename one of them", e.Where, e.Name)
+}
+
+// damagedRecordError is a record that does not parse or describe its name.
+type damagedRecordError struct{ Name, Where string }
+
+func (e *damagedRecordError) Error() string {
+	return fmt.Sprintf("the record of %s in %s is damaged", e.Name, e.Where)
+}

@@ -40,7 +40,11 @@ var bucketPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 // ParseURL reads s3://bucket[/prefix].
 func ParseURL(raw string) (Location, error) {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "s3" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+	if err == nil && u.User != nil {
+		// Not quoted: what stands before the @ is a key.
+		return Location{}, fmt.Errorf("offsite url: credentials may not be written in it; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	}
+	if err != nil || u.Scheme != "s3" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return Location{}, fmt.Errorf("offsite url %q: give s3://bucket or s3://bucket/prefix", raw)
 	}
 	if !bucketPattern.MatchString(u.Host) || strings.Contains(u.Host, "..") {
@@ -71,7 +75,10 @@ func ParseEndpoint(raw string) (Endpoint, error) {
 		raw = "https://" + raw
 	}
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.User != nil {
+	if err == nil && u.User != nil {
+		return Endpoint{}, fmt.Errorf("offsite endpoint: credentials may not be written in it; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+	}
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" {
 		return Endpoint{}, fmt.Errorf("offsite endpoint %q: give https://host[:port] (http:// only for a server on this machine or network)", raw)
 	}
 	return Endpoint{Host: u.Host, Secure: u.Scheme == "https"}, nil

@@ -116,11 +116,13 @@ func (r *Remote) List(ctx context.Context) ([]Entry, error) {
 	var out []Entry
 	for _, name := range records {
 		rec, err := r.record(ctx, name)
+		var damaged *damagedRecordError
+		var gone *NotFoundError
+		if errors.As(err, &damaged) || errors.As(err, &gone) {
+			continue // a damaged record makes no backup; one deleted meanwhile is gone
+		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			continue // a damaged record makes no backup
+			return nil, err
 		}
 		size, ok := sizes[rec.File]
 		if !ok || rec.File != store.DataFile(name, rec.Encrypted()) {
@@ -146,8 +148,8 @@ func (r *Remote) record(ctx context.Context, name string) (*store.Record, error)
 		return nil, classify(r.where, err)
 	}
 	var rec store.Record
-	if err := json.Unmarshal(data, &rec); err != nil || rec.Name != name {
-		return nil, fmt.Errorf("the record of %s in %s is damaged", name, r.where)
+	if err := json.Unmarshal(data, &rec); err != nil || rec.Name != name || rec.File != store.DataFile(name, rec.Encrypted()) {
+		return nil, &damagedRecordError{Name: name, Where: r.where}
 	}
 	return &rec, nil
 }
@@ -162,9 +164,6 @@ func (r *Remote) Find(ctx context.Context, name string) (Entry, error) {
 	if err != nil {
 		return Entry{}, err
 	}
-	if rec.File != store.DataFile(name, rec.Encrypted()) {
-		return Entry{}, fmt.Errorf("the record of %s in %s is damaged", name, r.where)
-	}
 	stat, err := r.client.StatObject(ctx, r.loc.Bucket, r.loc.Key(rec.File), minio.StatObjectOptions{})
 	if minio.ToErrorResponse(err).Code == "NoSuchKey" {
 		return Entry{}, &NotFoundError{Name: name, Where: r.where}
@@ -175,14 +174,20 @@ func (r *Remote) Find(ctx context.Context, name string) (Entry, error) {
 	return Entry{Name: name, When: rec.CreatedAt, Size: stat.Size, Record: rec}, nil
 }
 
-// Has reports whether the bucket holds backup name, complete.
-func (r *Remote) Has(ctx context.Context, name string) (bool, error) {
-	_, err := r.Find(ctx, name)
+// Holds reports whether the bucket holds backup e, complete: the same
+// bytes under the same name. Another backup under that name is an error.
+func (r *Remote) Holds(ctx context.Context, e store.Entry) (bool, error) {
+	there, err := r.Find(ctx, e.Name)
 	var nf *NotFoundError
-	if errors.As(err, &nf) {
+	switch {
+	case errors.As(err, &nf):
 		return false, nil
+	case err != nil:
+		return false, err
+	case e.Record == nil || there.Record.SHA256 != e.Record.SHA256 || there.Size != e.Record.Size:
+		return false, &ConflictError{Name: e.Name, Where: r.where}
 	}
-	return err == nil, err
+	return true, nil
 }
 
 // Push uploads backup e: the data in parts uploaded in parallel, hashed as
@@ -203,6 +208,9 @@ func (r *Remote) Push(ctx context.Context, e store.Entry, progress io.Writer) er
 	info, err := f.Stat()
 	if err != nil {
 		return err
+	}
+	if info.Size() != rec.Size {
+		return &IntegrityError{Name: e.Name, Where: e.Path, Want: rec.SHA256, Got: "?", Size: info.Size(), WantSize: rec.Size}
 	}
 	// What a killed push of this backup left unfinished goes first.
 	if err := r.client.RemoveIncompleteUpload(ctx, r.loc.Bucket, key); err != nil {
@@ -226,7 +234,9 @@ func (r *Remote) Push(ctx context.Context, e store.Entry, progress io.Writer) er
 	})
 	sum := h.Sum()
 	fail := func(err error) error {
-		cleanup := context.WithoutCancel(ctx)
+		// Bounded: after Ctrl-C a dead endpoint must not hold the run.
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
 		_ = r.client.RemoveObject(cleanup, r.loc.Bucket, key, minio.RemoveObjectOptions{})
 		_ = r.client.RemoveIncompleteUpload(cleanup, r.loc.Bucket, key)
 		return err
@@ -246,7 +256,10 @@ func (r *Remote) Push(ctx context.Context, e store.Entry, progress io.Writer) er
 	if stat.Size != rec.Size {
 		return fail(&IntegrityError{Name: e.Name, Where: r.where, Want: rec.SHA256, Got: "?", Size: stat.Size, WantSize: rec.Size})
 	}
-	return r.putRecord(ctx, rec)
+	if err := r.putRecord(ctx, rec); err != nil {
+		return fail(err)
+	}
+	return nil
 }
 
 // putRecord writes the record: the moment the backup appears in the bucket.
@@ -273,6 +286,9 @@ func (r *Remote) Pull(ctx context.Context, st *store.Store, name string, progres
 		return store.Entry{}, err
 	}
 	rec := e.Record
+	if e.Size != rec.Size {
+		return store.Entry{}, &IntegrityError{Name: name, Where: r.where, Want: rec.SHA256, Got: "?", Size: e.Size, WantSize: rec.Size}
+	}
 	obj, err := r.client.GetObject(ctx, r.loc.Bucket, r.loc.Key(rec.File), minio.GetObjectOptions{})
 	if err != nil {
 		return store.Entry{}, classify(r.where, err)
@@ -289,12 +305,16 @@ func (r *Remote) Pull(ctx context.Context, st *store.Store, name string, progres
 	if progress != nil {
 		sinks = append(sinks, progress)
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(sinks...), obj, make([]byte, 1<<20))
-	if err != nil {
-		if ctx.Err() != nil {
-			return store.Entry{}, ctx.Err()
-		}
-		return store.Entry{}, classify(r.where, err)
+	// One byte more than the record says is enough to know it is not it.
+	n, err := io.CopyBuffer(io.MultiWriter(sinks...), remoteReader{io.LimitReader(obj, rec.Size+1)}, make([]byte, 1<<20))
+	var fromBucket *remoteReadError
+	switch {
+	case ctx.Err() != nil:
+		return store.Entry{}, ctx.Err()
+	case errors.As(err, &fromBucket):
+		return store.Entry{}, classify(r.where, fromBucket.err)
+	case err != nil:
+		return store.Entry{}, fmt.Errorf("write %s: %w", name, err) // the local disk
 	}
 	if got := h.Sum(); got != rec.SHA256 || n != rec.Size {
 		return store.Entry{}, &IntegrityError{Name: name, Where: r.where, Want: rec.SHA256, Got: got, Size: n, WantSize: rec.Size}
@@ -357,15 +377,18 @@ type onlyReader struct{ r io.Reader }
 
 func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 
-// ctxReader stops a long read when ctx ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
+// remoteReader marks errors reading from the bucket, to tell them from
+// errors writing the local file.
+type remoteReader struct{ r io.Reader }
 
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
+type remoteReadError struct{ err error }
+
+func (e *remoteReadError) Error() string { return e.err.Error() }
+
+func (r remoteReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &remoteReadError{err}
 	}
-	return c.r.Read(p)
+	return n, err
 }

@@ -257,11 +257,12 @@ func TestParseURLAndEndpoint(t *testing.T) {
 		{in: "s3://Team_Backups", err: "not a bucket name"},
 		{in: "s3://ab", err: "not a bucket name"},
 		{in: "s3://team-backups/a/../b", err: "'..'"},
-		{in: "s3://key:secret@team-backups", err: "give s3://bucket"},
+		{in: "s3://AKIAKEY:topsecret@team-backups", err: "credentials may not be written in it"},
 	} {
 		loc, err := offsite.ParseURL(c.in)
 		if c.err != "" {
 			assert.ErrorContains(t, err, c.err, c.in)
+			assert.NotContains(t, err.Error(), "topsecret")
 			continue
 		}
 		require.NoError(t, err, c.in)
@@ -278,10 +279,12 @@ func TestParseURLAndEndpoint(t *testing.T) {
 		{in: "minio.internal:9000", host: "minio.internal:9000", secure: true},
 		{in: "ftp://x", err: true},
 		{in: "https://host/path", err: true},
+		{in: "https://AKIAKEY:topsecret@host", err: true},
 	} {
 		ep, err := offsite.ParseEndpoint(c.in)
 		if c.err {
-			assert.Error(t, err, c.in)
+			require.Error(t, err, c.in)
+			assert.NotContains(t, err.Error(), "topsecret")
 			continue
 		}
 		require.NoError(t, err)
@@ -347,4 +350,50 @@ func TestAnInterruptedPullLeavesNothingThatLooksLikeABackup(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, list)
 	assertEmptyFolder(t, other.Dir)
+}
+
+func TestAnotherBackupUnderTheSameNameIsNeitherOverwrittenNorTakenForIt(t *testing.T) {
+	b := newBucket(t)
+	mine, _ := store.Open(t.TempDir())
+	theirs, _ := store.Open(t.TempDir())
+	at := time.Now()
+	e := fakeBackup(t, mine, "before_migration", 1<<20, at)
+	other := fakeBackup(t, theirs, "before_migration", 1<<20, at)
+	require.NoError(t, b.remote.Push(t.Context(), other, nil))
+
+	there, err := b.remote.Holds(t.Context(), e)
+	var conflict *offsite.ConflictError
+	require.ErrorAs(t, err, &conflict)
+	assert.False(t, there)
+	there, err = b.remote.Holds(t.Context(), other)
+	require.NoError(t, err)
+	assert.True(t, there)
+}
+
+func TestSizesAreCheckedBeforeAnyByteMoves(t *testing.T) {
+	b := newBucket(t)
+	ctx := t.Context()
+	local, _ := store.Open(t.TempDir())
+	e := fakeBackup(t, local, "grown", 1<<20, time.Now())
+	require.NoError(t, b.remote.Push(ctx, e, nil))
+	// The object grows to 30 MB in the bucket: refused before the download.
+	loc, _ := offsite.ParseURL(b.cfg.URL)
+	big := make([]byte, 30<<20)
+	_, err := b.srv.Client(t).PutObject(ctx, loc.Bucket, loc.Key(e.Record.File), bytes.NewReader(big), int64(len(big)), minio.PutObjectOptions{})
+	require.NoError(t, err)
+	other, _ := store.Open(t.TempDir())
+	var seen countingWriter
+	_, err = b.remote.Pull(ctx, other, "grown", &seen)
+	var bad *offsite.IntegrityError
+	require.ErrorAs(t, err, &bad)
+	assert.Zero(t, seen.n, "nothing was downloaded")
+	assertEmptyFolder(t, other.Dir)
+
+	// A local file shorter than its record is not uploaded.
+	short := fakeBackup(t, local, "short", 1<<20, time.Now())
+	require.NoError(t, os.Truncate(short.Path, 1000))
+	seen.n = 0
+	err = b.remote.Push(ctx, short, &seen)
+	require.ErrorAs(t, err, &bad)
+	assert.Zero(t, seen.n, "nothing was uploaded")
 }

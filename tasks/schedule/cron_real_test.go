@@ -24,7 +24,7 @@ const cronFiresWithin = 80 * time.Second
 // through its % handling, /bin/sh, the cd, the environment and the log
 // redirection. The user's crontab is put back byte for byte afterwards.
 func TestCronRunsTheJobForReal(t *testing.T) {
-	original, cronDied := crontest.Require(t)
+	original, cronDied := crontest.Require(t, "# stevedore:schedtest:crontest")
 	ctx := t.Context()
 	before := original + "MAILTO=\"\"\n# a comment of the user's\n0 5 * * * /bin/true # someone else's job\n"
 	crontest.Write(t, before)

@@ -1,6 +1,7 @@
 package schedule
 
 import (
+	"sort"
 	"strings"
 )
 
@@ -28,6 +29,9 @@ func RunEnv(environ []string) map[string]string {
 	env := map[string]string{ScheduledEnv: "1"}
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
+		if k == "STEVEDORE_AGE_RECIPIENTS" {
+			v = oneLine(v)
+		}
 		if !ok || v == "" || secretValued[k] || secretName.MatchString(k) || !envName.MatchString(k) || plainText(v) != nil {
 			continue
 		}
@@ -36,4 +40,32 @@ func RunEnv(environ []string) map[string]string {
 		}
 	}
 	return env
+}
+
+// oneLine writes a list given one entry per line as the comma-separated
+// list it may also be: a crontab line holds no newline.
+func oneLine(v string) string {
+	var entries []string
+	for _, l := range strings.FieldsFunc(v, func(c rune) bool { return c == '\n' || c == '\r' || c == ',' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			entries = append(entries, l)
+		}
+	}
+	return strings.Join(entries, ",")
+}
+
+// Dropped are the variables of environ that stevedore reads but a
+// scheduled run does not get, because their values are secrets: the
+// installer says so, since the run must then find them in the project's
+// settings file.
+func Dropped(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && v != "" && (secretValued[k] || (secretName.MatchString(k) && (strings.HasPrefix(k, "STEVEDORE_") || strings.HasPrefix(k, "AWS_")))) {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
 }

@@ -138,8 +138,13 @@ type (
 		Image           string    `yaml:"image"`
 		ImagePullPolicy string    `yaml:"imagePullPolicy"`
 		Args            []string  `yaml:"args"`
+		Env             []envVar  `yaml:"env"`
 		EnvFrom         []envFrom `yaml:"envFrom"`
 		Resources       resources `yaml:"resources"`
+	}
+	envVar struct {
+		Name  string `yaml:"name"`
+		Value string `yaml:"value"`
 	}
 	envFrom struct {
 		SecretRef localRef `yaml:"secretRef"`
@@ -175,6 +180,7 @@ func CronJobManifest(k KubeJob) ([]byte, error) {
 			Image:           k.Image,
 			ImagePullPolicy: "IfNotPresent",
 			Args:            k.Args,
+			Env:             []envVar{{Name: ScheduledEnv, Value: "1"}}, // the webhook hears its failures
 			EnvFrom:         []envFrom{{SecretRef: localRef{Name: k.SecretName}}},
 			Resources:       resources{Requests: map[string]string{"cpu": "50m", "memory": "64Mi"}},
 		}},

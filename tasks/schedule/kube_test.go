@@ -189,6 +189,7 @@ func TestCronJobManifestSaysWhatItShould(t *testing.T) {
 	require.Len(t, containers, 1)
 	assert.Equal(t, map[string]any{
 		"name":            "stevedore",
+		"env":             []any{map[string]any{"name": "STEVEDORE_SCHEDULED", "value": "1"}},
 		"image":           "stevedore/cli:local",
 		"imagePullPolicy": "IfNotPresent",
 		"args":            []any{"db:backup", "-kube", "-selector=app=postgres", "true", "1", "null", "#x", "a: b"},

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/stevedore-dev/stevedore/tasks/crypt"
 )
 
 // Encryption is who can open the backups: age X25519 public keys, SSH
@@ -73,10 +71,10 @@ func (r resolver) resolveFar(s *Settings, flags, magefile Overrides, ext Extensi
 			}
 		}
 	}
+	// Parsed when a backup is taken: a typo in a key must not stop the
+	// targets that take none (env:init, which shows the settings, first).
+	s.Recipients = enc
 	var err error
-	if s.Recipients, err = crypt.Recipients(enc); err != nil {
-		return fmt.Errorf("encryption (%s): %w", r.sources["encryption"], err)
-	}
 
 	off := firstOf(flags.Offsite, magefile.Offsite, ext.Offsite)
 	if v := os.Getenv("STEVEDORE_OFFSITE_URL"); v != "" {
@@ -85,7 +83,7 @@ func (r resolver) resolveFar(s *Settings, flags, magefile Overrides, ext Extensi
 	if v := firstEnv("STEVEDORE_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"); v != "" {
 		off.Endpoint = v
 	}
-	if v := firstEnv("AWS_REGION", "AWS_DEFAULT_REGION"); v != "" && off.Region == "" {
+	if v := firstEnv("AWS_REGION", "AWS_DEFAULT_REGION"); v != "" {
 		off.Region = v
 	}
 	if v := os.Getenv("STEVEDORE_OFFSITE_PUSH"); v != "" {
@@ -101,6 +99,7 @@ func (r resolver) resolveFar(s *Settings, flags, magefile Overrides, ext Extensi
 	}
 	if off.URL != "" {
 		s.Offsite = &off
+		r.sources["offsite"] = sourceOf("STEVEDORE_OFFSITE_URL", flags.Offsite, magefile.Offsite)
 	}
 
 	hook := firstOf(flags.Notify, magefile.Notify, ext.Notify)
@@ -117,8 +116,23 @@ func (r resolver) resolveFar(s *Settings, flags, magefile Overrides, ext Extensi
 	}
 	if hook.URL != "" {
 		s.Notify = &hook
+		r.sources["notify"] = sourceOf("STEVEDORE_WEBHOOK_URL", flags.Notify, magefile.Notify)
 	}
 	return nil
+}
+
+// sourceOf says where a block's URL came from: its variable, a flag, the
+// magefile, or else the x-stevedore block.
+func sourceOf[T any](env string, flag, magefile *T) string {
+	switch {
+	case os.Getenv(env) != "":
+		return env
+	case flag != nil:
+		return "flag"
+	case magefile != nil:
+		return "magefile"
+	}
+	return ExtensionKey
 }
 
 // firstOf is a copy of the first block given, or an empty one.

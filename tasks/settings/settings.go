@@ -24,8 +24,6 @@ import (
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/sirupsen/logrus"
-
-	"github.com/stevedore-dev/stevedore/tasks/crypt"
 )
 
 // Overrides are settings given by a target's flags or by a magefile's Go
@@ -96,7 +94,7 @@ type Settings struct {
 	Migrations   *Migrations
 	Migrate      *Migrate          // db:migrate's commands; nil when the project declares none
 	Seed         *Seed             // db:seed's command
-	Recipients   []crypt.Recipient // new backups are encrypted to these; none: not encrypted
+	Recipients   []string          // new backups are encrypted to these age or SSH keys (or files of them); none: not encrypted
 	Offsite      *Offsite          // nil: no offsite storage
 	Notify       *Notify           // nil: no webhook
 	Sources      map[string]string // where each setting came from

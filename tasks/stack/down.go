@@ -2,6 +2,7 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/stevedore-dev/stevedore/tasks/dbops"
@@ -24,7 +25,13 @@ type DownOptions struct {
 func Down(ctx context.Context, s settings.Settings, out *term.Printer, opts DownOptions) error {
 	start := time.Now()
 	if !opts.NoBackup {
-		if err := dbops.Backup(ctx, dbConfig(s, out), ""); err != nil {
+		err := dbops.Backup(ctx, dbConfig(s, out), "")
+		var notPushed *dbops.PushFailedError
+		if errors.As(err, &notPushed) {
+			out.Warn("%v", err) // the backup is here: the data is safe to delete
+			err = nil
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

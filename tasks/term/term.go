@@ -25,9 +25,9 @@ type Printer struct {
 	verbose bool
 	log     io.Writer // every line, detail included, without colour
 
-	mu     sync.Mutex // lines come from a Progress's goroutine too
-	live   *Progress  // the progress whose line is drawn last, on a terminal
-	lastOK string
+	mu      sync.Mutex // lines come from a Progress's goroutine too
+	live    *Progress  // the progress whose line is drawn last, on a terminal
+	firstOK string
 }
 
 // Option configures a Printer.
@@ -138,16 +138,19 @@ func (p *Printer) Step(format string, args ...any) { p.line("•", dim, format, 
 // OK reports work that succeeded.
 func (p *Printer) OK(format string, args ...any) {
 	p.mu.Lock()
-	p.lastOK = fmt.Sprintf(format, args...)
+	if p.firstOK == "" {
+		p.firstOK = fmt.Sprintf(format, args...)
+	}
 	p.mu.Unlock()
 	p.line("✓", green, format, args)
 }
 
-// LastOK is the last success reported: a run's verdict, for a notification.
-func (p *Printer) LastOK() string {
+// FirstOK is the first success reported: what a run was for (a backup's
+// line, not the prune that followed it), for a notification.
+func (p *Printer) FirstOK() string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.lastOK
+	return p.firstOK
 }
 
 // Warn reports something a user should know that did not stop the work.

@@ -10,23 +10,62 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // Require skips (fails under CI=true) a test on a machine without cron,
-// makes sure a daemon runs, and keeps the user's crontab to put back
-// afterwards. died reports the exit of a daemon it started.
-func Require(t *testing.T) (crontab string, died <-chan error) {
+// waits for any other test of the crontab (another package's, run in
+// parallel), makes sure a daemon runs, and keeps the user's crontab to put
+// back afterwards. Lines of the test's own jobs (markers such as
+// "# stevedore:project:name") that a killed earlier run left are removed
+// first. died reports the exit of a daemon it started.
+func Require(t *testing.T, ownMarkers ...string) (crontab string, died <-chan error) {
 	t.Helper()
 	if _, err := exec.LookPath("crontab"); err != nil {
 		Unavailable(t, "crontab not found: install cron (Debian: apt-get install cron)")
 	}
+	lockCrontab(t)
 	died = EnsureDaemon(t)
 	original, had := Read(t)
+	if kept := withoutLines(original, ownMarkers); kept != original {
+		Write(t, kept)
+		original = kept
+	}
 	t.Cleanup(func() { restore(t, original, had) })
 	return original, died
+}
+
+// lockCrontab holds a lock every crontab test takes, for the test's run.
+func lockCrontab(t *testing.T) {
+	t.Helper()
+	dir, err := os.UserCacheDir()
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "stevedore"), 0o755))
+	l := flock.New(filepath.Join(dir, "stevedore", "crontest.lock"))
+	ok, err := l.TryLockContext(t.Context(), 100*time.Millisecond)
+	require.NoError(t, err)
+	require.True(t, ok)
+	t.Cleanup(func() { _ = l.Unlock() })
+}
+
+// withoutLines is crontab without the lines holding any of markers.
+func withoutLines(crontab string, markers []string) string {
+	var kept []string
+	for _, line := range strings.SplitAfter(crontab, "\n") {
+		mine := false
+		for _, m := range markers {
+			mine = mine || strings.Contains(line, m)
+		}
+		if !mine {
+			kept = append(kept, line)
+		}
+	}
+	return strings.Join(kept, "")
 }
 
 // Unavailable skips a test that needs what this machine lacks, except on CI,
