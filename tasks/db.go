@@ -158,6 +158,7 @@ func (Db) Prune(ctx context.Context,
 	weekly *int, // also keep the newest backup of each of the last N weeks
 	monthly *int, // also keep the newest backup of each of the last N months
 	dryrun *bool, // print the plan, change nothing
+	remote *bool, // prune the offsite bucket instead
 	container *string, // a running PostgreSQL container (default: the stack's db service)
 	kube *bool, // the database is in a Kubernetes pod (see -pod, -selector)
 	namespace *string, // Kubernetes namespace (default: the context's)
@@ -177,6 +178,9 @@ func (Db) Prune(ctx context.Context,
 	}
 	w := where{container: container, namespace: namespace, pod: pod, selector: selector, kcontainer: kcontainer, kubeContext: context, kube: kube}
 	return run(ctx, w.job("db:prune", ""), func(out *term.Printer, s settings.Settings) error {
+		if flag(remote) {
+			return dbops.PruneRemote(ctx, dbConfig(out, s, w), p, flag(dryrun))
+		}
 		return dbops.Prune(ctx, dbConfig(out, s, w), p, flag(dryrun))
 	})
 }

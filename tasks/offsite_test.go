@@ -181,6 +181,14 @@ func TestTheTeamSharesBackupsThroughABucket(t *testing.T) {
 	local := listing(t, runTarget(t, newMachine, "db:list", "-json"))
 	assert.ElementsMatch(t, []string{"b3", "b2"}, backupNames(local))
 
+	// db:prune -remote: the whole policy, in the bucket.
+	r = runTarget(t, newMachine, "db:prune", "-remote", "-keep=1", "-dryrun")
+	require.Equal(t, 0, r.Code, r.Out)
+	assert.Contains(t, r.Out, "would delete b2")
+	assert.Equal(t, []string{"b3", "b2"}, backupNames(listing(t, runTarget(t, newMachine, "db:list", "-remote", "-json"))))
+	require.Equal(t, 0, runTarget(t, newMachine, "db:prune", "-remote", "-keep=1").Code)
+	assert.Equal(t, []string{"b3"}, backupNames(listing(t, runTarget(t, newMachine, "db:list", "-remote", "-json"))))
+
 	// Wrong credentials: one line, the secret nowhere.
 	wrong := runTarget(t, append(newMachine, "AWS_SECRET_ACCESS_KEY=wrong-secret-value"), "db:list", "-remote")
 	assert.Equal(t, 1, wrong.Code)

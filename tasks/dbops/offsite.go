@@ -110,34 +110,35 @@ func (s *session) upload(ctx context.Context, r *offsite.Remote, e store.Entry) 
 // pruneRemote keeps the newest remoteKeep backups in the bucket (and
 // always the newest good one, and pinned).
 func (s *session) pruneRemote(ctx context.Context, r *offsite.Remote, pinned string) error {
-	keep := s.cfg.remoteKeep()
-	if keep <= 0 {
-		return nil
+	if keep := s.cfg.remoteKeep(); keep > 0 {
+		return s.pruneBucket(ctx, r, retention.Policy{Last: keep}, false, pinned)
 	}
+	return nil
+}
+
+// PruneRemote is db:prune -remote: the policy applied to the bucket, or
+// with dryRun only said.
+func PruneRemote(ctx context.Context, cfg Config, p retention.Policy, dryRun bool) error {
+	r, err := cfg.remote(ctx)
+	if err != nil {
+		return err
+	}
+	s := &session{cfg: cfg}
+	return s.pruneBucket(ctx, r, p, dryRun, "")
+}
+
+func (s *session) pruneBucket(ctx context.Context, r *offsite.Remote, p retention.Policy, dryRun bool, pinned string) error {
 	all, err := r.List(ctx)
 	if err != nil {
 		return err
 	}
-	items := make([]retention.Item, len(all))
+	entries := make([]store.Entry, len(all))
+	byName := map[string]offsite.Entry{}
 	for i, e := range all {
-		le := localEntry(e)
-		items[i] = retention.Item{Name: e.Name, When: e.When, Good: le.Good(), Restorable: le.Restorable()}
-		if e.Name == pinned {
-			items[i].Pinned = "just pushed"
-		}
+		entries[i], byName[e.Name] = localEntry(e), e
 	}
-	doomed := retention.Deletions(retention.Plan(items, retention.Policy{Last: keep}))
-	for _, it := range doomed {
-		for _, e := range all {
-			if e.Name == it.Name {
-				if err := r.Delete(ctx, e); err != nil {
-					return err
-				}
-			}
-		}
-		s.cfg.Out.Detail("deleted %s from %s (keeping the newest %d)", it.Name, r, keep)
-	}
-	return nil
+	plan := retention.Plan(retentionItems(entries, pinned), p)
+	return s.applyPlan(ctx, plan, p, dryRun, r.String(), func(name string) error { return r.Delete(ctx, byName[name]) })
 }
 
 // localEntry is a bucket's backup as the folder would list it.

@@ -47,7 +47,6 @@ func Prune(ctx context.Context, cfg Config, p retention.Policy, dryRun bool) err
 // prune applies p to the backup folder; pinned (a name, or "") is kept
 // whatever its time.
 func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool, pinned string) error {
-	out := s.cfg.Out
 	if f, err := s.store.LastFailure(); err != nil {
 		return err
 	} else if f != nil {
@@ -57,16 +56,31 @@ func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool, pi
 	if err != nil {
 		return err
 	}
-	items := make([]retention.Item, len(entries))
 	byName := map[string]store.Entry{}
+	for _, e := range entries {
+		byName[e.Name] = e
+	}
+	plan := retention.Plan(retentionItems(entries, pinned), p)
+	return s.applyPlan(ctx, plan, p, dryRun, relPath(s.store.Dir), func(name string) error { return removeBackup(s.store, byName[name]) })
+}
+
+// retentionItems are entries as retention sees them; pinned (a name, or
+// "") is the backup just taken or pushed, kept whatever its time.
+func retentionItems(entries []store.Entry, pinned string) []retention.Item {
+	items := make([]retention.Item, len(entries))
 	for i, e := range entries {
 		items[i] = retention.Item{Name: e.Name, When: e.When, Good: e.Good(), Restorable: e.Restorable()}
 		if e.Name == pinned {
 			items[i].Pinned = "just taken"
 		}
-		byName[e.Name] = e
 	}
-	plan := retention.Plan(items, p)
+	return items
+}
+
+// applyPlan deletes what plan does not keep from where (or with dryRun
+// only says it), then says what it did.
+func (s *session) applyPlan(ctx context.Context, plan []retention.Decision, p retention.Policy, dryRun bool, where string, remove func(name string) error) error {
+	out := s.cfg.Out
 	doomed := retention.Deletions(plan)
 	verb := "deleted"
 	if dryRun {
@@ -82,19 +96,19 @@ func (s *session) prune(ctx context.Context, p retention.Policy, dryRun bool, pi
 			return ctx.Err()
 		}
 		if !dryRun {
-			if err := removeBackup(s.store, byName[it.Name]); err != nil {
+			if err := remove(it.Name); err != nil {
 				return err
 			}
 		}
-		out.Step("%s %s (%s)", verb, it.Name, it.When.Local().Format("2006-01-02 15:04"))
+		out.Step("%s %s (%s) from %s", verb, it.Name, it.When.Local().Format("2006-01-02 15:04"), where)
 	}
 	switch {
 	case len(doomed) == 0 && dryRun:
-		out.OK("prune (dry run): nothing to delete; %s kept (%s)", term.Plural(len(plan), "backup"), p)
+		out.OK("prune (dry run): nothing to delete in %s; %s kept (%s)", where, term.Plural(len(plan), "backup"), p)
 	case len(doomed) == 0:
-		out.Detail("prune: nothing to delete; %s kept (%s)", term.Plural(len(plan), "backup"), p)
+		out.Detail("prune: nothing to delete in %s; %s kept (%s)", where, term.Plural(len(plan), "backup"), p)
 	default:
-		out.OK("prune%s: %s %d, kept %d (%s)", map[bool]string{true: " (dry run)"}[dryRun], verb, len(doomed), len(plan)-len(doomed), p)
+		out.OK("prune%s: %s %d in %s, kept %d (%s)", map[bool]string{true: " (dry run)"}[dryRun], verb, len(doomed), where, len(plan)-len(doomed), p)
 	}
 	return nil
 }
