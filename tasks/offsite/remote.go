@@ -299,14 +299,12 @@ func (r *Remote) Pull(ctx context.Context, st *store.Store, name string, progres
 		return store.Entry{}, err
 	}
 	defer data.Abort()
-	h := newHasher()
-	defer h.Sum()
-	sinks := []io.Writer{data, h}
+	var dst io.Writer = data
 	if progress != nil {
-		sinks = append(sinks, progress)
+		dst = io.MultiWriter(data, progress)
 	}
 	// One byte more than the record says is enough to know it is not it.
-	n, err := io.CopyBuffer(io.MultiWriter(sinks...), remoteReader{io.LimitReader(obj, rec.Size+1)}, make([]byte, 1<<20))
+	n, got, err := hashingCopy(dst, remoteReader{io.LimitReader(obj, rec.Size+1)})
 	var fromBucket *remoteReadError
 	switch {
 	case ctx.Err() != nil:
@@ -316,7 +314,7 @@ func (r *Remote) Pull(ctx context.Context, st *store.Store, name string, progres
 	case err != nil:
 		return store.Entry{}, fmt.Errorf("write %s: %w", name, err) // the local disk
 	}
-	if got := h.Sum(); got != rec.SHA256 || n != rec.Size {
+	if got != rec.SHA256 || n != rec.Size {
 		return store.Entry{}, &IntegrityError{Name: name, Where: r.where, Want: rec.SHA256, Got: got, Size: n, WantSize: rec.Size}
 	}
 	if err := data.Commit(); err != nil {
@@ -369,6 +367,46 @@ func (h *hasher) Sum() string {
 		h.sum, h.done = <-h.done, nil
 	}
 	return h.sum
+}
+
+// hashingCopy copies src to dst and returns the sha256 of what it copied.
+// The hash of each chunk runs on a goroutine of its own while the next
+// chunk is read, on the same buffer (a few circulate): no byte is copied
+// twice, and the hash is off the transfer's path.
+func hashingCopy(dst io.Writer, src io.Reader) (n int64, sum string, err error) {
+	const buffers, size = 4, 1 << 20
+	free, full := make(chan []byte, buffers), make(chan []byte, buffers)
+	for range buffers {
+		free <- make([]byte, size)
+	}
+	done := make(chan string, 1)
+	go func() {
+		h := sha256.New()
+		for b := range full {
+			h.Write(b)
+			free <- b[:cap(b)]
+		}
+		done <- hex.EncodeToString(h.Sum(nil))
+	}()
+	for {
+		buf := <-free
+		read, rerr := io.ReadFull(src, buf)
+		if read > 0 {
+			if _, werr := dst.Write(buf[:read]); werr != nil {
+				err = werr
+			}
+			n += int64(read)
+			full <- buf[:read]
+		}
+		if err == nil && rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			err = rerr
+		}
+		if err != nil || rerr != nil {
+			break
+		}
+	}
+	close(full)
+	return n, <-done, err
 }
 
 // onlyReader hides the file's ReadAt, so that minio-go reads it in order
