@@ -8,6 +8,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 )
@@ -19,38 +20,54 @@ func taskName(project, name string) string { return `stevedore\` + project + `\`
 // maxTaskRun is the longest /TR schtasks accepts.
 const maxTaskRun = 261
 
-// SchtasksArgs is the schtasks argv (without "schtasks") that creates, or
-// replaces, j's task. Task Scheduler has no working folder, environment or
-// output file for a /TR command, so the command runs through cmd.exe:
+// SchtasksScript is the batch file a task runs: Task Scheduler has no
+// working folder, environment or output file for a command, and its /TR
+// holds at most 261 characters, so they live in a file beside the log:
 //
-//	cmd.exe /d /v:off /s /c "cd /d "DIR" && set "K=V" && "CMD" "ARG" >> "LOG" 2>&1"
+//	@echo off
+//	cd /d "DIR" || exit /b 1
+//	set "K=V"
+//	"CMD" "ARG" >> "LOG" 2>&1
 //
-// Inside double quotes cmd.exe keeps & | < > ^ ( ) literal, but it expands
-// %VAR% everywhere and a " ends the quotes: no escape for either survives
-// every position, so a Job holding % or " is refused here. By default the
-// task runs only while the user is logged on.
-func SchtasksArgs(j Job) ([]string, error) {
-	fail := func(format string, a ...any) ([]string, error) {
-		return nil, fmt.Errorf("schedule %s:%s: "+format, append([]any{j.Project, j.Name}, a...)...)
-	}
-	words := []string{"cd", "/d", cmdQuote(j.Dir), "&&"}
+// Inside double quotes cmd.exe keeps & | < > ^ ( ) literal; a % is
+// written %% (a batch file's literal percent). A " ends the quotes, and no
+// escape for it survives every position, so a Job holding one is refused.
+func SchtasksScript(j Job) (string, error) {
 	checked := append([]string{j.Dir, j.Log}, j.Command...)
 	for _, k := range slices.Sorted(maps.Keys(j.Env)) {
-		words = append(words, "set", cmdQuote(k+"="+j.Env[k]), "&&")
-		checked = append(checked, j.Env[k])
+		checked = append(checked, k, j.Env[k])
 	}
 	for _, s := range checked {
-		if strings.ContainsAny(s, `%"`) {
-			return fail("%q holds %% or \", which cmd.exe cannot pass on literally (Task Scheduler runs the command through it)", s)
+		if strings.Contains(s, `"`) {
+			return "", fmt.Errorf("schedule %s:%s: %q holds \", which cmd.exe cannot pass on literally (Task Scheduler runs the command through it)", j.Project, j.Name, s)
 		}
 	}
-	for _, arg := range j.Command {
-		words = append(words, argvQuote(arg))
+	lines := []string{"@echo off", "cd /d " + batchQuote(j.Dir) + " || exit /b 1"}
+	for _, k := range slices.Sorted(maps.Keys(j.Env)) {
+		lines = append(lines, "set "+batchQuote(k+"="+j.Env[k]))
 	}
-	words = append(words, ">>", cmdQuote(j.Log), "2>&1")
-	taskRun := `cmd.exe /d /v:off /s /c "` + strings.Join(words, " ") + `"`
+	words := make([]string, len(j.Command))
+	for i, arg := range j.Command {
+		words[i] = strings.ReplaceAll(argvQuote(arg), "%", "%%")
+	}
+	lines = append(lines, strings.Join(words, " ")+" >> "+batchQuote(j.Log)+" 2>&1")
+	return strings.Join(lines, "\r\n") + "\r\n", nil
+}
+
+// SchtasksScriptPath is where j's batch file lives: beside its log.
+func SchtasksScriptPath(j Job) string { return strings.TrimSuffix(j.Log, ".log") + ".cmd" }
+
+// SchtasksArgs is the schtasks argv (without "schtasks") that creates, or
+// replaces, j's task: cmd.exe running SchtasksScript's file. By default the
+// task runs only while the user is logged on.
+func SchtasksArgs(j Job) ([]string, error) {
+	script := SchtasksScriptPath(j)
+	if strings.ContainsAny(script, `%"`) {
+		return nil, fmt.Errorf("schedule %s:%s: the log's folder %q holds %% or \": choose another state folder", j.Project, j.Name, script)
+	}
+	taskRun := `cmd.exe /d /c ` + cmdQuote(script)
 	if len(taskRun) > maxTaskRun {
-		return fail("its command line is %d characters, Task Scheduler takes at most %d: use shorter paths or fewer variables", len(taskRun), maxTaskRun)
+		return nil, fmt.Errorf("schedule %s:%s: its command line is %d characters, Task Scheduler takes at most %d: use a shorter state folder", j.Project, j.Name, len(taskRun), maxTaskRun)
 	}
 	args := []string{"/Create", "/F", "/TN", taskName(j.Project, j.Name)}
 	switch i := j.Every; i.unit {
@@ -65,6 +82,10 @@ func SchtasksArgs(j Job) ([]string, error) {
 	}
 	return append(args, "/TR", taskRun), nil
 }
+
+// batchQuote quotes a word for cmd.exe's own commands (cd, set, >>) in a
+// batch file, where a literal % is %%.
+func batchQuote(s string) string { return cmdQuote(strings.ReplaceAll(s, "%", "%%")) }
 
 // cmdQuote quotes a word for cmd.exe's own commands (cd, set, >>).
 func cmdQuote(s string) string { return `"` + s + `"` }
@@ -86,9 +107,16 @@ func (schtasksScheduler) Install(ctx context.Context, j Job) error {
 	if err := prepare(j); err != nil {
 		return err
 	}
+	script, err := SchtasksScript(j)
+	if err != nil {
+		return err
+	}
 	args, err := SchtasksArgs(j)
 	if err != nil {
 		return err
+	}
+	if err := os.WriteFile(SchtasksScriptPath(j), []byte(script), 0o644); err != nil {
+		return fmt.Errorf("schedule %s:%s: %w", j.Project, j.Name, err)
 	}
 	if _, err := run(ctx, "", append([]string{"schtasks"}, args...)...); err != nil {
 		return fmt.Errorf("schedule %s:%s: %w", j.Project, j.Name, err)

@@ -23,7 +23,7 @@ func windowsJob(t *testing.T) Job {
 }
 
 func TestSchtasksArgs(t *testing.T) {
-	const run = `cmd.exe /d /v:off /s /c "cd /d "C:\Users\ann\shop" && set "STEVEDORE_SCHEDULED=1" && "C:\Program Files\Go\bin\go.exe" "tool" "mage" "db:backup" >> "C:\Users\ann\shop\.stevedore\backup.log" 2>&1"`
+	const run = `cmd.exe /d /c "C:\Users\ann\shop\.stevedore\backup.cmd"`
 	for _, c := range []struct {
 		every string
 		when  []string
@@ -46,36 +46,47 @@ func TestSchtasksArgs(t *testing.T) {
 	}
 }
 
-func TestSchtasksArgsQuotesForTheProgram(t *testing.T) {
+func TestSchtasksScriptQuotesForCmdAndTheProgram(t *testing.T) {
 	j := windowsJob(t)
-	j.Env = map[string]string{"B": "x & y", "A": "a^b"}
-	j.Command = []string{`C:\go.exe`, `C:\dir\`, `C:\a\\b`, "", "a b & c | d > e"}
-	args, err := SchtasksArgs(j)
+	j.Env = map[string]string{"B": "x & y", "A": "a^b", "PATH": `C:\Go\bin;C:\100%`}
+	j.Command = []string{`C:\go.exe`, `C:\dir\`, `C:\a\\b`, "", "a b & c | d > e", "100%"}
+	script, err := SchtasksScript(j)
 	require.NoError(t, err)
-	assert.Equal(t, `cmd.exe /d /v:off /s /c "cd /d "C:\Users\ann\shop" && set "A=a^b" && set "B=x & y" && "C:\go.exe" "C:\dir\\" "C:\a\\b" "" "a b & c | d > e" >> "C:\Users\ann\shop\.stevedore\backup.log" 2>&1"`, args[len(args)-1])
+	assert.Equal(t, "@echo off\r\n"+
+		`cd /d "C:\Users\ann\shop" || exit /b 1`+"\r\n"+
+		`set "A=a^b"`+"\r\n"+
+		`set "B=x & y"`+"\r\n"+
+		`set "PATH=C:\Go\bin;C:\100%%"`+"\r\n"+
+		`"C:\go.exe" "C:\dir\\" "C:\a\\b" "" "a b & c | d > e" "100%%" >> "C:\Users\ann\shop\.stevedore\backup.log" 2>&1`+"\r\n", script)
+	assert.Equal(t, `C:\Users\ann\shop\.stevedore\backup.cmd`, SchtasksScriptPath(j))
 }
 
-func TestSchtasksArgsRefuses(t *testing.T) {
+func TestSchtasksRefuses(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		change func(*Job)
 		want   string
 	}{
-		{"percent in an argument", func(j *Job) { j.Command = append(j.Command, "100%") }, `"100%" holds % or ", which cmd.exe cannot pass on literally`},
-		{"percent in an env value", func(j *Job) { j.Env["X"] = "%PATH%" }, `"%PATH%" holds % or "`},
-		{"quote in the folder", func(j *Job) { j.Dir = `C:\"shop"` }, `holds % or "`},
-		{"percent in the log", func(j *Job) { j.Log = `C:\100%.log` }, `holds % or "`},
-		{"too long", func(j *Job) { j.Command = append(j.Command, strings.Repeat("x", 100)) }, "Task Scheduler takes at most 261"},
+		{"quote in an argument", func(j *Job) { j.Command = append(j.Command, `say "hi"`) }, `holds ", which cmd.exe cannot pass on literally`},
+		{"quote in the folder", func(j *Job) { j.Dir = `C:\"shop"` }, `holds ", which cmd.exe`},
+		{"quote in an env value", func(j *Job) { j.Env["X"] = `a"b` }, `holds ", which cmd.exe`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			j := windowsJob(t)
 			c.change(&j)
-			_, err := SchtasksArgs(j)
+			_, err := SchtasksScript(j)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), c.want)
 			assert.True(t, strings.HasPrefix(err.Error(), "schedule shop:backup: "), err.Error())
 		})
 	}
+	j := windowsJob(t)
+	j.Log = `C:\` + strings.Repeat("x", 260) + `\backup.log`
+	_, err := SchtasksArgs(j)
+	assert.ErrorContains(t, err, "Task Scheduler takes at most 261")
+	j.Log = `C:\100%\backup.log`
+	_, err = SchtasksArgs(j)
+	assert.ErrorContains(t, err, "holds % or")
 }
 
 func TestSchtasksSchedulerInstallsListsAndRemoves(t *testing.T) {
@@ -93,14 +104,16 @@ exit 0
 `)
 	s := schtasksScheduler{}
 	ctx := t.Context()
-	// Linux paths, as Install validates them for the OS it runs on; no
-	// environment, to stay within Task Scheduler's 261 characters.
+	// Linux paths, as Install validates them for the OS it runs on.
 	j := sampleJob(t)
-	j.Log, j.Env = filepath.Join(t.TempDir(), "backup.log"), nil
+	j.Log = filepath.Join(t.TempDir(), "backup.log")
 	require.NoError(t, s.Install(ctx, j))
 	args, err := SchtasksArgs(j)
 	require.NoError(t, err)
 	assertFile(t, calls, strings.Join(args, "|")+"|\n")
+	script, err := SchtasksScript(j)
+	require.NoError(t, err)
+	assertFile(t, SchtasksScriptPath(j), script)
 
 	found, err := s.List(ctx, "shop")
 	require.NoError(t, err)
