@@ -138,8 +138,19 @@ func (s *session) pruneBucket(ctx context.Context, r *offsite.Remote, p retentio
 		entries[i], byName[e.Name] = localEntry(e), e
 	}
 	plan := retention.Plan(retentionItems(entries, pinned), p)
-	return s.applyPlan(ctx, plan, p, dryRun, r.String(), func(name string) error { return r.Delete(ctx, byName[name]) })
+	if err := s.applyPlan(ctx, plan, p, dryRun, r.String(), func(name string) error { return r.Delete(ctx, byName[name]) }); err != nil || dryRun {
+		return err
+	}
+	left, err := r.RemoveLeftovers(ctx, leftoverGrace)
+	for _, name := range left {
+		s.cfg.Out.Detail("removed the data of %s from %s: a push that never wrote its record", name, r)
+	}
+	return err
 }
+
+// leftoverGrace is how old data without a record must be before pruning
+// removes it: younger, it may be a push still under way elsewhere.
+const leftoverGrace = 24 * time.Hour
 
 // localEntry is a bucket's backup as the folder would list it.
 func localEntry(e offsite.Entry) store.Entry {

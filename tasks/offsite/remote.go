@@ -154,6 +154,50 @@ func (r *Remote) record(ctx context.Context, name string) (*store.Record, error)
 	return &rec, nil
 }
 
+// RemoveLeftovers deletes data objects whose record was never written (a
+// push killed between the two) once they are older than grace, which
+// leaves alone a push under way from another machine. It returns their
+// names.
+func (r *Remote) RemoveLeftovers(ctx context.Context, grace time.Duration) ([]string, error) {
+	prefix := r.loc.Key("")
+	records := map[string]bool{}
+	var data []minio.ObjectInfo
+	for obj := range r.client.ListObjects(ctx, r.loc.Bucket, minio.ListObjectsOptions{Prefix: prefix}) {
+		if obj.Err != nil {
+			return nil, classify(r.where, obj.Err)
+		}
+		file := strings.TrimPrefix(obj.Key, prefix)
+		if name, ok := strings.CutSuffix(file, ".json"); ok {
+			records[name] = true
+		} else if dataName(file) != "" {
+			data = append(data, obj)
+		}
+	}
+	var removed []string
+	for _, obj := range data {
+		name := dataName(strings.TrimPrefix(obj.Key, prefix))
+		if records[name] || time.Since(obj.LastModified) < grace {
+			continue
+		}
+		if err := r.client.RemoveObject(ctx, r.loc.Bucket, obj.Key, minio.RemoveObjectOptions{}); err != nil {
+			return removed, classify(r.where, err)
+		}
+		removed = append(removed, name)
+	}
+	return removed, nil
+}
+
+// dataName is the backup a data object's file name belongs to, or "".
+func dataName(file string) string {
+	for _, encrypted := range []bool{true, false} {
+		ext := store.DataFile("", encrypted)
+		if name, ok := strings.CutSuffix(file, ext); ok && !strings.Contains(name, "/") && store.ValidateName(name) == nil {
+			return name
+		}
+	}
+	return ""
+}
+
 // Find returns the backup called name: its record, and its data's size,
 // asked for directly (not through a listing of the bucket).
 func (r *Remote) Find(ctx context.Context, name string) (Entry, error) {

@@ -397,3 +397,27 @@ func TestSizesAreCheckedBeforeAnyByteMoves(t *testing.T) {
 	require.ErrorAs(t, err, &bad)
 	assert.Zero(t, seen.n, "nothing was uploaded")
 }
+
+func TestDataWhoseRecordWasNeverWrittenIsRemovedOnceOld(t *testing.T) {
+	b := newBucket(t)
+	ctx := t.Context()
+	loc, _ := offsite.ParseURL(b.cfg.URL)
+	local, _ := store.Open(t.TempDir())
+	kept := fakeBackup(t, local, "kept", 1<<10, time.Now())
+	require.NoError(t, b.remote.Push(ctx, kept, nil))
+	orphan := []byte("a push killed before its record")
+	_, err := b.srv.Client(t).PutObject(ctx, loc.Bucket, loc.Key("orphan.sql.zst.age"), bytes.NewReader(orphan), int64(len(orphan)), minio.PutObjectOptions{})
+	require.NoError(t, err)
+
+	removed, err := b.remote.RemoveLeftovers(ctx, time.Hour)
+	require.NoError(t, err)
+	assert.Empty(t, removed, "too young: maybe a push under way")
+	removed, err = b.remote.RemoveLeftovers(ctx, 0)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"orphan"}, removed)
+	_, err = b.srv.Client(t).StatObject(ctx, loc.Bucket, loc.Key("orphan.sql.zst.age"), minio.StatObjectOptions{})
+	assert.Error(t, err)
+	list, err := b.remote.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1, "a backup with its record stays")
+}
