@@ -181,6 +181,22 @@ func TestTheTeamSharesBackupsThroughABucket(t *testing.T) {
 	local := listing(t, runTarget(t, newMachine, "db:list", "-json"))
 	assert.ElementsMatch(t, []string{"b3", "b2"}, backupNames(local))
 
+	// The doctor sees the bucket.
+	r = runTarget(t, newMachine, "diag:run", "-json")
+	var report struct {
+		Checks []struct{ ID, Status, Summary string }
+	}
+	require.NoError(t, json.NewDecoder(strings.NewReader(r.Out[strings.Index(r.Out, "{"):])).Decode(&report), r.Out)
+	found := false
+	for _, ch := range report.Checks {
+		if ch.ID == "offsite" {
+			found = true
+			assert.Equal(t, "ok", ch.Status, ch.Summary)
+			assert.Contains(t, ch.Summary, "newest good backup in s3://")
+		}
+	}
+	assert.True(t, found, "an offsite check in:\n%s", r.Out)
+
 	// db:prune -remote: the whole policy, in the bucket.
 	r = runTarget(t, newMachine, "db:prune", "-remote", "-keep=1", "-dryrun")
 	require.Equal(t, 0, r.Code, r.Out)

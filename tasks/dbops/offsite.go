@@ -17,12 +17,10 @@ import (
 
 // remote opens the bucket the settings name.
 func (cfg Config) remote(ctx context.Context) (*offsite.Remote, error) {
-	o := cfg.Offsite
-	if o == nil {
+	if cfg.Offsite == nil {
 		return nil, &NoOffsiteError{}
 	}
-	return offsite.Open(ctx, offsite.Config{URL: o.URL, Endpoint: o.Endpoint, Region: o.Region,
-		AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey, SessionToken: o.SessionToken})
+	return offsite.Open(ctx, cfg.Offsite.Remote())
 }
 
 // remoteKeep is how many backups the bucket keeps: its own setting, else

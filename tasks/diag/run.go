@@ -25,6 +25,8 @@ const (
 	databaseTimeout = 3 * time.Second
 	// A migration tool's check (alembic, say) starts an interpreter.
 	migrationsTimeout = 20 * time.Second
+	// A bucket across the internet: a handshake and a listing.
+	offsiteTimeout = 10 * time.Second
 )
 
 // Run is one run of the doctor. Every problem becomes a check; Run itself
@@ -37,6 +39,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 
 	c.run(ctx, time.Second, func(context.Context) Check { return checkDisk(s.BackupDir) })
 	c.run(ctx, time.Second, func(context.Context) Check { return checkBackups(s.BackupDir, s.BackupMaxAge) })
+	if s.Offsite != nil {
+		c.run(ctx, offsiteTimeout, func(ctx context.Context) Check { return checkOffsite(ctx, *s.Offsite, s.BackupMaxAge) })
+	}
 
 	finish := func() (*Report, error) {
 		c.wg.Wait()

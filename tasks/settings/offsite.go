@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/stevedore-dev/stevedore/tasks/offsite"
 )
 
 // Encryption is who can open the backups: age X25519 public keys, SSH
@@ -36,6 +38,12 @@ type Offsite struct {
 	AccessKeyID     string `yaml:"access_key_id,omitempty" json:"-"`
 	SecretAccessKey string `yaml:"secret_access_key,omitempty" json:"-"`
 	SessionToken    string `yaml:"session_token,omitempty" json:"-"`
+}
+
+// Remote is how offsite reaches the bucket.
+func (o Offsite) Remote() offsite.Config {
+	return offsite.Config{URL: o.URL, Endpoint: o.Endpoint, Region: o.Region,
+		AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey, SessionToken: o.SessionToken}
 }
 
 // Notify is the webhook told when a scheduled or CI backup, verify or push
