@@ -54,13 +54,16 @@ func Push(ctx context.Context, cfg Config, name string) error {
 	if err != nil {
 		return err
 	}
-	defer release()
 	var e store.Entry
 	if name != "" {
 		e, err = s.store.Find(name)
 	} else {
 		e, err = s.store.Latest()
 	}
+	// An upload only reads its file, and may take minutes: the folder is
+	// free meanwhile for a scheduled backup. The file is checked against
+	// its record as it is read, whatever happens to the folder.
+	release()
 	if err != nil {
 		return err
 	}
