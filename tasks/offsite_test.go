@@ -182,7 +182,7 @@ func TestTheTeamSharesBackupsThroughABucket(t *testing.T) {
 	assert.ElementsMatch(t, []string{"b3", "b2"}, backupNames(local))
 
 	// The doctor sees the bucket.
-	r = runTarget(t, newMachine, "diag:run", "-json")
+	r = runTarget(t, append(newMachine, "STEVEDORE_REPORT_DIR="+t.TempDir()), "diag:run", "-json")
 	var report struct {
 		Checks []struct{ ID, Status, Summary string }
 	}
