@@ -66,3 +66,42 @@ func TestRealClusterDbTargets(t *testing.T) {
 		failureLine(t, r)
 	}
 }
+
+// podReaders may find pods in namespace shop but not exec into them.
+const podReaders = `
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: pod-reader, namespace: shop}
+rules:
+- {apiGroups: [""], resources: [pods], verbs: [get, list]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: pod-readers, namespace: shop}
+subjects:
+- {kind: Group, name: pod-readers, apiGroup: rbac.authorization.k8s.io}
+roleRef: {kind: Role, name: pod-reader, apiGroup: rbac.authorization.k8s.io}
+`
+
+// TestRealClusterRBACNamesTheMissingPermission: a user whose RBAC lacks
+// pods/exec, and one lacking pods get/list, each get one line naming the
+// permission, and the kubectl command that checks it.
+func TestRealClusterRBACNamesTheMissingPermission(t *testing.T) {
+	c := kubecluster.Start(t, kubecluster.WithImage(images.Postgres.Ref))
+	c.Apply(t, kubecluster.PostgresStatefulSet("shop", "rbac-password"))
+	c.Apply(t, podReaders)
+	reader := c.AddUser(t, "reader", "pod-readers")
+	stranger := c.AddUser(t, "stranger")
+	c.WaitPodReady(t, "shop", "postgres-0")
+	env := append(c.Env(), "PATH="+filepath.Dir(c.KubectlPath())+string(os.PathListSeparator)+os.Getenv("PATH"),
+		"STEVEDORE_BACKUP_DIR="+filepath.Join(t.TempDir(), "backups"))
+	for _, c := range []struct{ context, line, next string }{
+		{reader, "Kubernetes user reader may not create pods/exec in namespace shop (RBAC)", "auth can-i create pods/exec"},
+		{stranger, "Kubernetes user stranger may not list pods in namespace shop (RBAC)", "auth can-i list pods"},
+	} {
+		r := runTarget(t, env, "db:backup", "-kube", "-namespace=shop", "-selector=app=postgres", "-context="+c.context)
+		assert.Equal(t, 1, r.Code, r.Out)
+		assert.Contains(t, failureLine(t, r), c.line)
+		assert.Contains(t, r.Out, c.next)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"regexp"
 	"strings"
 
 	"github.com/stevedore-dev/stevedore/tasks/proc"
@@ -65,7 +66,36 @@ func kubectlError(base []string, err error, stderr string) error {
 	case errors.Is(err, exec.ErrNotFound):
 		return &UnavailableError{Msg: "kubectl is not installed", NextCmd: "kubectl version --client"}
 	}
+	if denied, ok := Forbidden(stderr); ok {
+		return &UnavailableError{Msg: denied.String(), NextCmd: strings.Join(append(base[:len(base):len(base)], denied.CanI()...), " ")}
+	}
 	return fmt.Errorf("kubectl: %w: %s", err, msg)
+}
+
+// Denied is a permission RBAC refused: who may not do what.
+type Denied struct{ User, Verb, Resource, Namespace string }
+
+func (d Denied) String() string {
+	where := ""
+	if d.Namespace != "" {
+		where = " in namespace " + d.Namespace
+	}
+	return fmt.Sprintf("Kubernetes user %s may not %s %s%s (RBAC): ask for a Role that grants %q on %q", d.User, d.Verb, d.Resource, where, d.Verb, d.Resource)
+}
+
+// CanI is the kubectl check of the permission, without kubectl itself.
+func (d Denied) CanI() []string { return []string{"auth", "can-i", d.Verb, d.Resource} }
+
+var forbidden = regexp.MustCompile(`User "([^"]+)" cannot (\w+) resource "([^"]+)"(?: in API group "[^"]*")?(?: in the namespace "([^"]+)")?`)
+
+// Forbidden reads the permission the API server refused from kubectl's
+// error output.
+func Forbidden(stderr string) (Denied, bool) {
+	m := forbidden.FindStringSubmatch(stderr)
+	if m == nil {
+		return Denied{}, false
+	}
+	return Denied{User: m[1], Verb: m[2], Resource: m[3], Namespace: m[4]}, true
 }
 
 // ClusterAnswers reports whether kubectl reaches a cluster.

@@ -149,3 +149,31 @@ func TestSeparatelyRunsEachStatementOnItsOwn(t *testing.T) {
 	assert.Equal(t, []string{"SELECT 1; SELECT 2", "CREATE DATABASE x"}, parts)
 	assert.Equal(t, 1, strings.Count(strings.Join(PsqlQueryArgs(c, "d", "SELECT 1"), " "), "-c "))
 }
+
+func TestForbiddenNamesTheMissingPermission(t *testing.T) {
+	for _, c := range []struct {
+		stderr string
+		want   Denied
+		line   string
+	}{
+		{`Error from server (Forbidden): pods "postgres-0" is forbidden: User "reader" cannot create resource "pods/exec" in API group "" in the namespace "shop"`,
+			Denied{User: "reader", Verb: "create", Resource: "pods/exec", Namespace: "shop"},
+			`Kubernetes user reader may not create pods/exec in namespace shop (RBAC): ask for a Role that grants "create" on "pods/exec"`},
+		{`Error from server (Forbidden): pods is forbidden: User "system:serviceaccount:ci:backup" cannot list resource "pods" in API group "" in the namespace "db"`,
+			Denied{User: "system:serviceaccount:ci:backup", Verb: "list", Resource: "pods", Namespace: "db"}, ""},
+		{`Error from server (Forbidden): nodes is forbidden: User "bob" cannot list resource "nodes" in API group "" at the cluster scope`,
+			Denied{User: "bob", Verb: "list", Resource: "nodes"}, `Kubernetes user bob may not list nodes (RBAC)`},
+	} {
+		got, ok := Forbidden(c.stderr)
+		if !assert.True(t, ok, c.stderr) {
+			continue
+		}
+		assert.Equal(t, c.want, got)
+		assert.Equal(t, []string{"auth", "can-i", c.want.Verb, c.want.Resource}, got.CanI())
+		if c.line != "" {
+			assert.Contains(t, got.String(), c.line)
+		}
+	}
+	_, ok := Forbidden(`error: the server doesn't have a resource type "pods"`)
+	assert.False(t, ok)
+}
