@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,7 +32,7 @@ func (Schedule) Install(ctx context.Context,
 		if flag(push) && s.Offsite == nil {
 			return errors.New("-push needs offsite storage: set x-stevedore.offsite.url (s3://bucket/prefix) first")
 		}
-		j, err := backupJob(s, or(str(every), "daily@03:30"), or(str(name), "backup"), flag(verify), flag(push))
+		j, err := backupJob(s, cmp.Or(str(every), "daily@03:30"), cmp.Or(str(name), "backup"), flag(verify), flag(push))
 		if err != nil {
 			return err
 		}
@@ -92,7 +93,7 @@ func (Schedule) Remove(ctx context.Context,
 		if err != nil {
 			return err
 		}
-		n := or(str(name), "backup")
+		n := cmp.Or(str(name), "backup")
 		removed, err := sch.Remove(ctx, s.Project, n)
 		switch {
 		case err != nil:
@@ -118,14 +119,14 @@ func (Schedule) Kube(ctx context.Context,
 		if !flag(push) {
 			return errors.New("a backup taken in the job's pod is gone when the pod ends: pass -push, with the offsite settings in the Secret")
 		}
-		iv, err := schedule.ParseInterval(or(str(every), "daily@03:30"))
+		iv, err := schedule.ParseInterval(cmp.Or(str(every), "daily@03:30"))
 		if err != nil {
 			return err
 		}
-		args := []string{"db:backup", "-kube", "-namespace=" + or(str(namespace), "default"), "-selector=" + or(str(selector), "app=postgres"), "db:push"}
+		args := []string{"db:backup", "-kube", "-namespace=" + cmp.Or(str(namespace), "default"), "-selector=" + cmp.Or(str(selector), "app=postgres"), "db:push"}
 		name := "stevedore-" + s.Project + "-backup"
-		manifest, err := schedule.CronJobManifest(schedule.KubeJob{Name: name, Namespace: or(str(namespace), "default"), Schedule: iv.Cron(),
-			Image: or(str(image), "stevedore/cli:local"), Args: args, SecretName: or(str(secret), "stevedore"), ServiceAccount: name})
+		manifest, err := schedule.CronJobManifest(schedule.KubeJob{Name: name, Namespace: cmp.Or(str(namespace), "default"), Schedule: iv.Cron(),
+			Image: cmp.Or(str(image), "stevedore/cli:local"), Args: args, SecretName: cmp.Or(str(secret), "stevedore"), ServiceAccount: name})
 		if err != nil {
 			return err
 		}
@@ -165,11 +166,4 @@ func backupJob(s settings.Settings, every, name string, verify, push bool) (sche
 	}
 	return schedule.Job{Name: name, Project: s.Project, Dir: dir, Command: cmd, Every: iv,
 		Log: filepath.Join(state, "schedule", name+".log"), Env: schedule.RunEnv(os.Environ())}, nil
-}
-
-func or(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }

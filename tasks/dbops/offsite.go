@@ -133,12 +133,11 @@ func (s *session) pruneBucket(ctx context.Context, r *offsite.Remote, p retentio
 	if err != nil {
 		return err
 	}
-	entries := make([]store.Entry, len(all))
 	byName := map[string]offsite.Entry{}
-	for i, e := range all {
-		entries[i], byName[e.Name] = localEntry(e), e
+	for _, e := range all {
+		byName[e.Name] = e
 	}
-	plan := retention.Plan(retentionItems(entries, pinned), p)
+	plan := retention.Plan(retentionItems(offsite.Locals(all), pinned), p)
 	if err := s.applyPlan(ctx, plan, p, dryRun, r.String(), func(name string) error { return r.Delete(ctx, byName[name]) }); err != nil || dryRun {
 		return err
 	}
@@ -152,11 +151,6 @@ func (s *session) pruneBucket(ctx context.Context, r *offsite.Remote, p retentio
 // leftoverGrace is how old data without a record must be before pruning
 // removes it: younger, it may be a push still under way elsewhere.
 const leftoverGrace = 24 * time.Hour
-
-// localEntry is a bucket's backup as the folder would list it.
-func localEntry(e offsite.Entry) store.Entry {
-	return store.Entry{Name: e.Name, Path: e.Record.File, When: e.When, Size: e.Size, Record: e.Record}
-}
 
 // Pull is db:pull: it downloads a backup (by name, or the newest good one)
 // from the bucket into the folder, checked against its record, and
@@ -183,11 +177,7 @@ func Pull(ctx context.Context, cfg Config, c Choice) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		locals := make([]store.Entry, len(all))
-		for i, e := range all {
-			locals[i] = localEntry(e)
-		}
-		newest, ok := store.NewestGood(locals)
+		newest, ok := store.NewestGood(offsite.Locals(all))
 		if !ok {
 			return "", fmt.Errorf("no good backup in %s: push one with go tool mage db:push", r)
 		}
@@ -270,10 +260,7 @@ func ListRemote(ctx context.Context, cfg Config, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	entries := make([]store.Entry, len(all))
-	for i, e := range all {
-		entries[i] = localEntry(e)
-	}
+	entries := offsite.Locals(all)
 	out := cfg.Out
 	if asJSON {
 		enc := json.NewEncoder(out.Writer())

@@ -18,11 +18,7 @@ func checkOffsite(ctx context.Context, o settings.Offsite, maxAge time.Duration)
 		return judgeOffsite("", nil, err, maxAge, time.Now())
 	}
 	all, err := r.List(ctx)
-	entries := make([]store.Entry, len(all))
-	for i, e := range all {
-		entries[i] = store.Entry{Name: e.Name, When: e.When, Size: e.Size, Record: e.Record}
-	}
-	return judgeOffsite(r.String(), entries, err, maxAge, time.Now())
+	return judgeOffsite(r.String(), offsite.Locals(all), err, maxAge, time.Now())
 }
 
 // judgeOffsite is the offsite check's verdict: the bucket answers and holds

@@ -93,6 +93,22 @@ type Entry struct {
 	Record *store.Record
 }
 
+// Local is e as the backup folder lists a backup: what retention, the
+// listing and the choice of the newest good one take. Path is the file's
+// name in the bucket.
+func (e Entry) Local() store.Entry {
+	return store.Entry{Name: e.Name, Path: e.Record.File, When: e.When, Size: e.Size, Record: e.Record}
+}
+
+// Locals is Local of each entry.
+func Locals(all []Entry) []store.Entry {
+	out := make([]store.Entry, len(all))
+	for i, e := range all {
+		out[i] = e.Local()
+	}
+	return out
+}
+
 // List returns the backups in the bucket, newest first: records whose data
 // object is there. Data without a record (a push that did not finish) is
 // not a backup.

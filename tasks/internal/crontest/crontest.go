@@ -14,6 +14,8 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/stevedore-dev/stevedore/tasks/internal/tcenv"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,7 +29,7 @@ import (
 func Require(t *testing.T, ownMarkers ...string) (crontab string, died <-chan error) {
 	t.Helper()
 	if _, err := exec.LookPath("crontab"); err != nil {
-		Unavailable(t, "crontab not found: install cron (Debian: apt-get install cron)")
+		tcenv.Unavailable(t, "crontab not found: install cron (Debian: apt-get install cron)")
 	}
 	lockCrontab(t)
 	died = EnsureDaemon(t)
@@ -68,16 +70,6 @@ func withoutLines(crontab string, markers []string) string {
 	return strings.Join(kept, "")
 }
 
-// Unavailable skips a test that needs what this machine lacks, except on CI,
-// which must have it.
-func Unavailable(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatal(why)
-	}
-	t.Skip(why)
-}
-
 // EnsureDaemon starts `cron -f` for the test unless a cron daemon runs,
 // and returns what reports its exit (nothing when one was running already).
 func EnsureDaemon(t *testing.T) <-chan error {
@@ -89,13 +81,13 @@ func EnsureDaemon(t *testing.T) <-chan error {
 		}
 	}
 	if _, err := exec.LookPath("cron"); err != nil {
-		Unavailable(t, "no cron daemon runs, and there is no cron program to start one: install cron (Debian: apt-get install cron)")
+		tcenv.Unavailable(t, "no cron daemon runs, and there is no cron program to start one: install cron (Debian: apt-get install cron)")
 	}
 	var output bytes.Buffer
 	daemon := exec.Command("cron", "-f")
 	daemon.Stdout, daemon.Stderr = &output, &output
 	if err := daemon.Start(); err != nil {
-		Unavailable(t, "starting cron -f: "+err.Error())
+		tcenv.Unavailable(t, "starting cron -f: %v", err)
 	}
 	died := make(chan error, 1)
 	exited := make(chan struct{})

@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/stevedore-dev/stevedore/tasks/internal/tcenv"
 )
 
 // GateEnv must be 1 for any test of a real cluster to run.
@@ -83,15 +85,15 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	}
 	ctx := t.Context()
 	if err := requireHost(ctx, o.images); err != nil {
-		unavailable(t, err)
+		tcenv.Unavailable(t, "no Kubernetes cluster: %v", err)
 	}
 	bin, err := Build(ctx, os.Stderr)
 	if err != nil {
-		unavailable(t, err)
+		tcenv.Unavailable(t, "no Kubernetes cluster: %v", err)
 	}
 	c, err := newCluster(bin)
 	if err != nil {
-		unavailable(t, err)
+		tcenv.Unavailable(t, "no Kubernetes cluster: %v", err)
 	}
 	t.Cleanup(func() {
 		for _, err := range c.teardown() {
@@ -100,20 +102,10 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	})
 	began := time.Now()
 	if err := c.start(ctx, o.images); err != nil {
-		unavailable(t, fmt.Errorf("start a cluster in %s: %w\n%s", c.root, err, c.logTails()))
+		tcenv.Unavailable(t, "no Kubernetes cluster: %v", fmt.Errorf("start a cluster in %s: %w\n%s", c.root, err, c.logTails()))
 	}
 	t.Logf("Kubernetes %s up in %s (root %s)", Version, time.Since(began).Round(100*time.Millisecond), c.root)
 	return c
-}
-
-// unavailable skips t for want of what a cluster needs, except on CI,
-// which must have it.
-func unavailable(t testing.TB, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("no Kubernetes cluster: %v", err)
-	}
-	t.Skipf("no Kubernetes cluster: %v", err)
 }
 
 // requireHost checks for the programs the cluster runs from the host and

@@ -2,7 +2,10 @@
 // need, shared by the test target and the tests themselves.
 package tcenv
 
-import "os"
+import (
+	"os"
+	"testing"
+)
 
 // SessionLabel is the label testcontainers puts on every container of a run,
 // valued with TESTCONTAINERS_SESSION_ID.
@@ -28,4 +31,16 @@ func Apply() {
 			os.Setenv(k, v)
 		}
 	}
+}
+
+// Unavailable ends a test that needs what this machine lacks (the engine,
+// a server the harness could not build, cron): a skip on a developer's
+// machine, a failure under CI=true, where a skipped test would let a run
+// pass having tested nothing.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format, args...)
 }
