@@ -89,6 +89,11 @@ func EnsureDaemon(t *testing.T) <-chan error {
 	if err := daemon.Start(); err != nil {
 		tcenv.Unavailable(t, "starting cron -f: %v", err)
 	}
+	// Debian's cron notices a new crontab by the spool folder's mtime, in
+	// whole seconds: one written in the second the daemon read the folder
+	// at its start is never seen. Nothing says when it has read it, so the
+	// test's crontab waits for the seconds after it.
+	time.Sleep(2 * time.Second)
 	died := make(chan error, 1)
 	exited := make(chan struct{})
 	go func() {
