@@ -372,34 +372,13 @@ func names(entries []store.Entry) []string {
 	return out
 }
 
-// The db targets on a Kubernetes pod, through the kubectl STAND-IN (see
-// pgtest.KubeStandIn): the target is said out loud, conflicting flags are
-// refused, an unreachable cluster is one clear line.
-func TestDbTargetsOnAPodThroughTheKubectlStandIn(t *testing.T) {
-	f := newDBFixture(t, 1000)
-	pgtest.KubeStandIn(t, f.pg) // PATH and the stand-in's settings, inherited by the targets
-	env := []string{"STEVEDORE_BACKUP_DIR=" + f.dir}
-	kube := []string{"-kube", "-namespace=db", "-context=stand-in"}
-
-	r := runTarget(t, env, append([]string{"db:backup", "-name=from_pod"}, kube...)...)
-	require.Equal(t, 0, r.Code, r.Out)
-	assert.Contains(t, r.Out, "target: Kubernetes pod db/postgres-0 (container postgres) ([-kube -namespace -context] given)")
-	assert.Contains(t, r.Out, "1 table, 1000 rows")
-	r = runTarget(t, env, append([]string{"db:verify", "-name=from_pod"}, kube...)...)
-	assert.Equal(t, 0, r.Code, r.Out)
-	f.sql(t, `DELETE FROM item`)
-	r = runTarget(t, env, append([]string{"db:restore", "-name=from_pod", "-yes"}, kube...)...)
-	require.Equal(t, 0, r.Code, r.Out)
-	assert.Contains(t, f.state(t), "1000 ")
-
-	r = runTarget(t, env, "db:backup", "-container="+f.container, "-pod=postgres-0")
+// Flags for a Docker container and for a pod together are refused before
+// anything is reached (the pod paths run against a real cluster in
+// kube_real_test.go).
+func TestDockerAndPodFlagsTogetherAreRefused(t *testing.T) {
+	r := runTarget(t, []string{"STEVEDORE_BACKUP_DIR=" + t.TempDir()}, "db:backup", "-container=db", "-pod=postgres-0")
 	assert.Equal(t, 1, r.Code)
 	assert.Contains(t, failureLine(t, r), "-container names a Docker container but [-pod] are for Kubernetes")
-
-	r = runTarget(t, append(env, "STANDIN_DOWN=1", "STEVEDORE_TARGET=kubernetes"), "db:backup")
-	assert.Equal(t, 1, r.Code)
-	assert.Contains(t, failureLine(t, r), "Kubernetes cluster not reachable")
-	assert.Contains(t, r.Out, "next: kubectl cluster-info")
 }
 
 // Ctrl-C in the middle of a dump: exit 130 at once, nothing that looks like

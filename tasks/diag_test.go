@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/stevedore-dev/stevedore/tasks/diag"
-	"github.com/stevedore-dev/stevedore/tasks/internal/pgtest"
 )
 
 // diagnose runs diag:run -json on the fixture's stack and returns the
@@ -139,23 +138,4 @@ func TestDiagNamesAForeignPortHolder(t *testing.T) {
 	assert.Equal(t, diag.Fail, ports.Status)
 	assert.Contains(t, ports.Summary, fmt.Sprintf("port %d (for api) is held by", f.apiPort))
 	assert.Contains(t, ports.Summary, fmt.Sprintf("(pid %d)", os.Getpid()))
-}
-
-// The database part of the doctor on a pod, through the kubectl STAND-IN.
-func TestDiagOnAPodThroughTheKubectlStandIn(t *testing.T) {
-	f := newDBFixture(t, 10)
-	pgtest.KubeStandIn(t, f.pg)
-	// The bundled stack's settings, for its migrations check.
-	env := []string{"STEVEDORE_BACKUP_DIR=" + f.dir, "STEVEDORE_REPORT_DIR=" + filepath.Join(f.dir, "reports"),
-		"STEVEDORE_COMPOSE_DIR=" + filepath.Join(checkoutRoot(), "compose"), "STEVEDORE_ENV_FILE=" + filepath.Join(checkoutRoot(), "compose", ".env.example")}
-	r := runTarget(t, env, "diag:run", "-kube", "-namespace=db", "-context=stand-in")
-	assert.Contains(t, r.Out, "target: Kubernetes")
-	assert.Contains(t, r.Out, "database app: SELECT 1 ok, PostgreSQL 15")
-	assert.Contains(t, r.Out, "the migrations never ran", "a database the api never migrated is a warning")
-	assert.Equal(t, 0, r.Code, "warnings only: %s", r.Out)
-
-	r = runTarget(t, append(env, "STANDIN_DOWN=1"), "diag:run", "-kube", "-namespace=db", "-context=stand-in")
-	assert.Equal(t, 1, r.Code)
-	assert.Contains(t, r.Out, "Kubernetes cluster not reachable")
-	assert.Contains(t, r.Out, "next: kubectl --context stand-in -n db cluster-info")
 }

@@ -111,7 +111,7 @@ func (Schedule) Kube(ctx context.Context,
 	every *string, // as for schedule:install (default daily@03:30, in the cluster's time zone)
 	namespace *string, // the database's namespace (default default)
 	selector *string, // label selector of the database pod (default app=postgres)
-	image *string, // the image with stevedore's targets and kubectl (default stevedore/cli:local)
+	image *string, // the image with stevedore's targets and kubectl, which images:cli builds (default stevedore/cli:local)
 	secret *string, // the Secret whose keys become the job's environment: AWS_ACCESS_KEY_ID, STEVEDORE_AGE_RECIPIENTS… (default stevedore)
 	push *bool, // push each backup to the offsite bucket (required: the job's pod keeps nothing)
 ) error {

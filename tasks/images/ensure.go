@@ -98,19 +98,21 @@ func (e *Ensurer) Ensure(ctx context.Context, img Image, mode Mode) (Result, err
 	if err != nil {
 		return Result{}, fmt.Errorf("read recipe of %s: %w", img.Ref, err)
 	}
-	var program string
+	var files []contextFile
 	if img.Program != "" {
 		dir, err := os.MkdirTemp("", "stevedore-build-")
 		if err != nil {
 			return Result{}, err
 		}
 		defer os.RemoveAll(dir)
-		if program, err = e.goBuild(ctx, img, dir); err != nil {
+		program, err := e.goBuild(ctx, img, dir)
+		if err != nil {
 			return Result{}, err
 		}
 		if digest, err = withFile(digest, program); err != nil {
 			return Result{}, err
 		}
+		files = []contextFile{{name: img.Recipe, path: program, mode: 0o755}}
 	}
 	switch {
 	case found && mode == Always && img.Program != "":
@@ -137,7 +139,7 @@ func (e *Ensurer) Ensure(ctx context.Context, img Image, mode Mode) (Result, err
 			return Result{}, err
 		}
 	}
-	if err := e.build(ctx, img, digest, program); err != nil {
+	if err := e.build(ctx, img, digest, files); err != nil {
 		return Result{}, err
 	}
 	return Result{Ref: img.Ref, Outcome: Built, Took: time.Since(start)}, nil
@@ -303,12 +305,19 @@ func (e *Ensurer) importRootfs(ctx context.Context, dir, ref, digest string) err
 	return nil
 }
 
-func (e *Ensurer) build(ctx context.Context, img Image, digest, program string) error {
+func (e *Ensurer) build(ctx context.Context, img Image, digest string, files []contextFile) error {
 	start := time.Now()
-	buildContext, err := tarFolder(e.recipes, path.Join("images", img.Recipe), program)
-	if err != nil {
-		return fmt.Errorf("pack recipe %s: %w", img.Recipe, err)
-	}
+	// The context streams: an image of big programs (kubectl) is never
+	// held in memory whole.
+	buildContext, pw := io.Pipe()
+	go func() {
+		err := writeContext(pw, e.recipes, path.Join("images", img.Recipe), files)
+		if err != nil {
+			err = fmt.Errorf("pack recipe %s: %w", img.Recipe, err)
+		}
+		pw.CloseWithError(err)
+	}()
+	defer buildContext.Close() // ends the writer if the engine stopped reading
 	e.out.Detail("%s: building from compose/images/%s", img.Ref, img.Recipe)
 	resp, err := e.eng.ImageBuild(ctx, buildContext, client.ImageBuildOptions{
 		Tags:        []string{img.Ref},
@@ -356,13 +365,20 @@ func readMessages(r io.Reader, detail io.Writer) error {
 	}
 }
 
-// tarFolder packs the files under root of fsys, relative to root, as a build
-// context, plus the executable program (if set) under its base name.
-// Embedded files carry no mode, so recipes set modes themselves; the program
-// is packed executable, since a FROM scratch image has no chmod.
-func tarFolder(fsys fs.FS, root, program string) (io.Reader, error) {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
+// contextFile is what a build context holds besides the recipe: a file of
+// the host (path), or an empty folder (dir), under name with mode.
+type contextFile struct {
+	name, path string
+	dir        bool
+	mode       int64
+}
+
+// writeContext writes the files under root of fsys, relative to root, as a
+// tar build context, then files. Embedded files carry no mode, so recipes
+// set modes themselves; files keep the mode given, since a FROM scratch
+// image has no chmod.
+func writeContext(w io.Writer, fsys fs.FS, root string, files []contextFile) error {
+	tw := tar.NewWriter(w)
 	err := eachRecipeFile(fsys, root, func(p string, data []byte) error {
 		rel := p[len(root)+1:]
 		if err := tw.WriteHeader(&tar.Header{Name: rel, Mode: 0o644, Size: int64(len(data))}); err != nil {
@@ -372,22 +388,34 @@ func tarFolder(fsys fs.FS, root, program string) (io.Reader, error) {
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if program != "" {
-		data, err := os.ReadFile(program)
-		if err != nil {
-			return nil, err
-		}
-		if err := tw.WriteHeader(&tar.Header{Name: filepath.Base(program), Mode: 0o755, Size: int64(len(data))}); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write(data); err != nil {
-			return nil, err
+	for _, f := range files {
+		if err := addFile(tw, f); err != nil {
+			return err
 		}
 	}
-	if err := tw.Close(); err != nil {
-		return nil, err
+	return tw.Close()
+}
+
+func addFile(tw *tar.Writer, f contextFile) error {
+	if f.dir {
+		return tw.WriteHeader(&tar.Header{Name: f.name + "/", Typeflag: tar.TypeDir, Mode: f.mode})
 	}
-	return &buf, nil
+	in, err := os.Open(f.path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: f.name, Mode: f.mode, Size: st.Size()}); err != nil {
+		return err
+	}
+	if _, err := io.Copy(tw, in); err != nil {
+		return fmt.Errorf("pack %s: %w", f.path, err)
+	}
+	return nil
 }

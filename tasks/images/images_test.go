@@ -2,8 +2,12 @@ package images
 
 import (
 	"archive/tar"
+	"bytes"
 	"errors"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -64,16 +68,26 @@ func TestRecipeDigestFollowsEveryInput(t *testing.T) {
 	assert.Error(t, err)
 }
 
-func TestTarFolderPacksOnlyTheRecipe(t *testing.T) {
+func TestWriteContextPacksTheRecipeAndTheFilesGiven(t *testing.T) {
 	recipes := fstest.MapFS{
 		"images/pg/Dockerfile":   {Data: []byte("FROM base\n")},
 		"images/pg/sub/entry.sh": {Data: []byte("#!/bin/sh\n")},
 		"images/other/x":         {Data: []byte("unrelated")},
 	}
-	r, err := tarFolder(recipes, "images/pg", "")
-	require.NoError(t, err)
-	got := map[string]string{}
-	tr := tar.NewReader(r)
+	program := filepath.Join(t.TempDir(), "program")
+	require.NoError(t, os.WriteFile(program, []byte("\x7fELF"), 0o600))
+	var b bytes.Buffer
+	require.NoError(t, writeContext(&b, recipes, "images/pg", []contextFile{
+		{name: "prog", path: program, mode: 0o755},
+		{name: "home", dir: true, mode: 0o700},
+	}))
+	type entry struct {
+		data string
+		mode int64
+		dir  bool
+	}
+	got := map[string]entry{}
+	tr := tar.NewReader(&b)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -82,9 +96,16 @@ func TestTarFolderPacksOnlyTheRecipe(t *testing.T) {
 		require.NoError(t, err)
 		data, err := io.ReadAll(tr)
 		require.NoError(t, err)
-		got[h.Name] = string(data)
+		got[h.Name] = entry{string(data), h.Mode, h.Typeflag == tar.TypeDir}
 	}
-	assert.Equal(t, map[string]string{"Dockerfile": "FROM base\n", "sub/entry.sh": "#!/bin/sh\n"}, got)
+	assert.Equal(t, map[string]entry{
+		"Dockerfile":   {"FROM base\n", 0o644, false},
+		"sub/entry.sh": {"#!/bin/sh\n", 0o644, false},
+		"prog":         {"\x7fELF", 0o755, false},
+		"home/":        {"", 0o700, true},
+	}, got)
+
+	assert.ErrorIs(t, writeContext(io.Discard, recipes, "images/pg", []contextFile{{name: "gone", path: filepath.Join(t.TempDir(), "gone")}}), fs.ErrNotExist)
 }
 
 func TestReadMessages(t *testing.T) {

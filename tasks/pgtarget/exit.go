@@ -122,6 +122,9 @@ var notAnError = map[string]bool{"00": true, "01": true, "02": true}
 func ParseExit(program string, status int, stderr string) *ExitError {
 	e := &ExitError{Program: program, Status: status, Last: proc.LastLine(stderr)}
 	lines := strings.Split(strings.ReplaceAll(stderr, "\r\n", "\n"), "\n")
+	if why := clientError(program, lines); why != "" {
+		e.Last = why
+	}
 	for i, l := range lines {
 		m := serverErrorLine.FindStringSubmatch(l)
 		if m == nil || m[3] != "" && notAnError[m[3][:2]] {
@@ -141,6 +144,24 @@ func ParseExit(program string, status int, stderr string) *ExitError {
 		break
 	}
 	return e
+}
+
+// clientError is the reason pg_dump (or another client) gives on its
+// "error:" line, with the server's message from the details after it: its
+// last line is only the statement that failed ("detail: Command was: …").
+func clientError(program string, lines []string) string {
+	for i, l := range lines {
+		if !strings.HasPrefix(l, program+": error: ") {
+			continue
+		}
+		for _, d := range lines[i+1:] {
+			if server, ok := strings.CutPrefix(d, program+": detail: Error message from server: "); ok {
+				return l + " " + strings.TrimSpace(server)
+			}
+		}
+		return l
+	}
+	return ""
 }
 
 func orNoMessage(s string) string {

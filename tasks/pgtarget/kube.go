@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/stevedore-dev/stevedore/tasks/proc"
 )
@@ -21,8 +22,14 @@ type Kube struct {
 	pod       string
 	container string
 	namespace string
+	instance  string      // the container's run found at the start (Pod.Instance)
 	creds     Credentials // the password never leaves the pod
 }
+
+// watchEvery is how often a stream checks that its container still runs:
+// kubectl exec can wait for good on a container that died under it (seen
+// with containerd when PostgreSQL restarts during an index build).
+const watchEvery = 3 * time.Second
 
 // KubectlBase is the kubectl command with the context and namespace flags.
 func KubectlBase(f Flags) []string {
@@ -59,7 +66,8 @@ func ExecArgs(base []string, pod, container string, stdin bool, script string, a
 func kubectlError(base []string, err error, stderr string) error {
 	msg := orNoMessage(proc.LastLine(stderr))
 	switch {
-	case strings.Contains(stderr, "Unable to connect to the server"), strings.Contains(stderr, "connection refused"):
+	case strings.Contains(stderr, "Unable to connect to the server"), strings.Contains(stderr, "connection refused"),
+		strings.Contains(stderr, "The connection to the server"): // "… was refused - did you specify the right host or port?"
 		return &UnavailableError{Msg: "Kubernetes cluster not reachable: " + msg, NextCmd: strings.Join(append(base[:len(base):len(base)], "cluster-info"), " ")}
 	case strings.Contains(stderr, "NotFound"):
 		return &UnavailableError{Msg: msg, NextCmd: strings.Join(append(base[:len(base):len(base)], "get", "pods"), " ")}
@@ -109,19 +117,16 @@ func ClusterAnswers(ctx context.Context, f Flags) bool {
 // database and port from the container's environment.
 func OpenPod(ctx context.Context, f Flags) (*Kube, error) {
 	base := KubectlBase(f)
-	get := append(append([]string(nil), base...), "get", "pods", "-l", f.Selector, "-o", "json")
+	which := []string{"pods", "-l", f.Selector}
 	if f.Pod != "" {
-		get = append(append([]string(nil), base...), "get", "pod", f.Pod, "-o", "json")
+		which = []string{"pod", f.Pod}
 	}
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, get[0], get[1:]...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, stderr, err := getJSON(ctx, base, which...)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, kubectlError(base, err, stderr.String())
+		return nil, kubectlError(base, err, stderr)
 	}
 	pods, err := ParsePods(out)
 	if err != nil {
@@ -135,7 +140,7 @@ func OpenPod(ctx context.Context, f Flags) (*Kube, error) {
 	if err != nil {
 		return nil, &UnavailableError{Msg: err.Error(), NextCmd: strings.Join(append(base, "get", "pods"), " ")}
 	}
-	k := &Kube{base: base, pod: pod.Metadata.Name, container: container, namespace: pod.Metadata.Namespace}
+	k := &Kube{base: base, pod: pod.Metadata.Name, container: container, namespace: pod.Metadata.Namespace, instance: pod.Instance(container)}
 	vars, err := k.run(ctx, nil, nil, `printf '%s\n%s\n%s\n' "${POSTGRES_USER:-postgres}" "${POSTGRES_DB:-${POSTGRES_USER:-postgres}}" "${PGPORT:-5432}"`)
 	if err != nil {
 		return nil, err
@@ -146,6 +151,16 @@ func OpenPod(ctx context.Context, f Flags) (*Kube, error) {
 	}
 	k.creds = Credentials{User: f3[0], Database: f3[1], Port: f3[2]}
 	return k, nil
+}
+
+// getJSON runs kubectl get what -o json: its output, or its error output.
+func getJSON(ctx context.Context, base []string, what ...string) ([]byte, string, error) {
+	argv := append(append(append([]string(nil), base...), "get"), what...)
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, argv[0], append(argv[1:], "-o", "json")...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	return out, stderr.String(), err
 }
 
 func inNamespace(f Flags) string {
@@ -167,9 +182,13 @@ func (k *Kube) Describe() string {
 func (k *Kube) Credentials() Credentials { return k.creds }
 
 // run runs script with args in the pod and returns its standard output.
+// It ends, with a clear error, as soon as the container restarts or the
+// pod goes (checked every watchEvery, so quick calls never check).
 func (k *Kube) run(ctx context.Context, stdin io.Reader, stdout io.Writer, script string, args ...string) (string, error) {
 	argv := ExecArgs(k.base, k.pod, k.container, stdin != nil, script, args...)
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	execCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	cmd := exec.CommandContext(execCtx, argv[0], argv[1:]...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	if stdout != nil {
@@ -178,11 +197,21 @@ func (k *Kube) run(ctx context.Context, stdin io.Reader, stdout io.Writer, scrip
 	if stdin != nil {
 		cmd.Stdin = stdin
 	}
+	go k.watch(execCtx, stop)
 	stderr := &proc.Tail{}
 	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
+		}
+		var gone *UnavailableError
+		if errors.As(context.Cause(execCtx), &gone) {
+			return "", gone
+		}
+		// kubectl's own words for an exec into a dead container are
+		// runtime internals; what happened to the pod says it better.
+		if err := k.goneAfter(ctx, stderr.String()); err != nil {
+			return "", err
 		}
 		return "", kubectlError(k.base, err, stderr.String())
 	}
@@ -190,6 +219,79 @@ func (k *Kube) run(ctx context.Context, stdin io.Reader, stdout io.Writer, scrip
 		return stderr.String(), nil // the caller reads the stream; stderr holds the report
 	}
 	return out.String(), nil
+}
+
+// watch stops the stream when its container is gone.
+func (k *Kube) watch(ctx context.Context, stop context.CancelCauseFunc) {
+	tick := time.NewTicker(watchEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			if gone := k.gone(ctx); gone != nil {
+				stop(gone)
+				return
+			}
+		}
+	}
+}
+
+// execFailed are kubectl's words when the runtime could not start or keep
+// an exec in the container: it is dying, or gone.
+var execFailed = regexp.MustCompile(`failed to exec in container|OCI runtime exec failed|container not found|cannot exec in a stopped`)
+
+// goneSettles is how long an exec that failed that way waits for the pod's
+// status to show what happened: the kubelet notices a dead container within
+// a second or two.
+const goneSettles = 10 * time.Second
+
+// goneAfter is gone, for a command that failed with stderr: when the exec
+// itself failed, it waits for the pod's status to catch up.
+func (k *Kube) goneAfter(ctx context.Context, stderr string) error {
+	if !execFailed.MatchString(stderr) {
+		return k.gone(ctx)
+	}
+	wait, cancel := context.WithTimeout(ctx, goneSettles)
+	defer cancel()
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if err := k.gone(wait); err != nil {
+			return err
+		}
+		select {
+		case <-wait.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// gone says the container run at the start has ended, if kubectl can tell:
+// an error reaching the cluster says nothing about the pod.
+func (k *Kube) gone(ctx context.Context) error {
+	out, stderr, err := getJSON(ctx, k.base, "pod", k.pod)
+	var now *Pod
+	switch {
+	case err == nil:
+		pods, perr := ParsePods(out)
+		if perr != nil || len(pods) != 1 {
+			return nil
+		}
+		now = &pods[0]
+	case !strings.Contains(stderr, "NotFound"):
+		return nil
+	}
+	what := Gone(k.instance, now, k.container)
+	if what == "" {
+		return nil
+	}
+	return &UnavailableError{
+		Msg:     fmt.Sprintf("%s %s while stevedore was using it", k.Describe(), what),
+		NextCmd: strings.Join(append(k.base[:len(k.base):len(k.base)], "describe", "pod", k.pod), " "),
+	}
 }
 
 // Query runs psql in the pod's container.

@@ -118,6 +118,8 @@ func TestParseExitTellsTheScriptFromTheEnvironment(t *testing.T) {
 		{"no privilege", "psql", 3, "psql:/io/stream:40: ERROR:  42501: permission denied to create extension \"hstore\"\n", false, "permission denied"},
 		{"killed", "psql", 137, "", false, "psql was killed by signal 9 (out of memory, or stopped from outside)"},
 		{"pg_dump", "pg_dump", 1, "pg_dump: error: connection to server failed: FATAL:  database \"app\" does not exist\n", false, `pg_dump exited 1: pg_dump: error: connection to server failed: FATAL:  database "app" does not exist`},
+		{"pg_dump's server went", "pg_dump", 1, "pg_dump: error: Dumping the contents of table \"item\" failed: PQgetResult() failed.\npg_dump: detail: Error message from server: server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally\npg_dump: detail: Command was: COPY public.item (id, payload) TO stdout;\n", false,
+			`pg_dump exited 1: pg_dump: error: Dumping the contents of table "item" failed: PQgetResult() failed. server closed the connection unexpectedly`},
 		{"no message", "psql", 1, "", false, "psql exited 1: no message"},
 		{"a query's error", "psql", 1, "ERROR:  22012: division by zero\nLOCATION:  int4div, int.c:842\n", false, "division by zero (SQLSTATE 22012)"},
 		{"a warning first", "psql", 3, "psql:/io/stream:3: WARNING:  01000: something\npsql:/io/stream:4: ERROR:  42601: syntax error at or near \"x\"\n", true, "line 4: syntax error"},

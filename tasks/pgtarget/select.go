@@ -136,6 +136,7 @@ type Pod struct {
 	Metadata struct {
 		Name      string `json:"name"`
 		Namespace string `json:"namespace"`
+		UID       string `json:"uid"`
 	} `json:"metadata"`
 	Spec struct {
 		Containers []struct {
@@ -143,12 +144,19 @@ type Pod struct {
 		} `json:"containers"`
 	} `json:"spec"`
 	Status struct {
-		Phase             string `json:"phase"`
-		ContainerStatuses []struct {
-			Name  string `json:"name"`
-			Ready bool   `json:"ready"`
-		} `json:"containerStatuses"`
+		Phase             string            `json:"phase"`
+		ContainerStatuses []ContainerStatus `json:"containerStatuses"`
 	} `json:"status"`
+}
+
+// ContainerStatus is the part of a pod's container status stevedore reads.
+type ContainerStatus struct {
+	Name        string `json:"name"`
+	Ready       bool   `json:"ready"`
+	ContainerID string `json:"containerID"` // another after each restart
+	State       struct {
+		Running *struct{} `json:"running"`
+	} `json:"state"`
 }
 
 // ParsePods reads `kubectl get pod NAME -o json` (one pod) or
@@ -193,6 +201,33 @@ func ReadyContainer(p Pod, container string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("pod %s has no container %s", p.Metadata.Name, container)
+}
+
+// Instance identifies one run of container in p: a restart of the
+// container, or a new pod of the same name, is another instance, and the
+// empty string means the container does not run.
+func (p Pod) Instance(container string) string {
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.Name == container && cs.State.Running != nil && cs.ContainerID != "" {
+			return p.Metadata.UID + "/" + cs.ContainerID
+		}
+	}
+	return ""
+}
+
+// Gone says what became of the container instance was, given the pod of
+// that name now (nil: there is none): "" while it is the same run.
+func Gone(was string, now *Pod, container string) string {
+	switch {
+	case now == nil:
+		return "was deleted"
+	case now.Instance(container) == was:
+		return ""
+	case !strings.HasPrefix(was, now.Metadata.UID+"/"):
+		return "was replaced by a new pod of the same name"
+	default:
+		return "restarted"
+	}
 }
 
 // PickPod returns the first pod, by name, whose container is ready, or why

@@ -66,10 +66,7 @@ func pod(name, phase string, ready bool) Pod {
 		Name string `json:"name"`
 	}{{Name: "postgres"}, {Name: "exporter"}}
 	p.Status.Phase = phase
-	p.Status.ContainerStatuses = []struct {
-		Name  string `json:"name"`
-		Ready bool   `json:"ready"`
-	}{{Name: "postgres", Ready: ready}, {Name: "exporter", Ready: true}}
+	p.Status.ContainerStatuses = []ContainerStatus{{Name: "postgres", Ready: ready}, {Name: "exporter", Ready: true}}
 	return p
 }
 
@@ -93,6 +90,35 @@ func TestPodReadiness(t *testing.T) {
 	assert.Equal(t, "postgres", c)
 	_, _, err = PickPod([]Pod{pod("pg-1", "Running", false)}, "")
 	assert.ErrorContains(t, err, "no ready pod")
+}
+
+func TestGoneTellsARestartFromTheSameRun(t *testing.T) {
+	run := func(uid, id string, running bool) *Pod {
+		var p Pod
+		p.Metadata.UID = uid
+		cs := ContainerStatus{Name: "postgres", ContainerID: id}
+		if running {
+			cs.State.Running = &struct{}{}
+		}
+		p.Status.ContainerStatuses = []ContainerStatus{cs}
+		return &p
+	}
+	was := run("u1", "containerd://a", true).Instance("postgres")
+	require.Equal(t, "u1/containerd://a", was)
+	for _, tt := range []struct {
+		now  *Pod
+		want string
+	}{
+		{run("u1", "containerd://a", true), ""},
+		{run("u1", "containerd://a", false), "restarted"}, // it exited; the kubelet has not started the next yet
+		{run("u1", "containerd://b", true), "restarted"},
+		{run("u1", "", false), "restarted"},
+		{run("u2", "containerd://c", true), "was replaced by a new pod of the same name"},
+		{nil, "was deleted"},
+	} {
+		assert.Equal(t, tt.want, Gone(was, tt.now, "postgres"))
+	}
+	assert.Empty(t, run("u1", "containerd://a", true).Instance("exporter"), "no such container")
 }
 
 func TestParsePods(t *testing.T) {
@@ -136,4 +162,19 @@ func TestCommandFlagsReachTheSameDatabase(t *testing.T) {
 	assert.Equal(t, " -container=shop-db-1", Flags{Container: "shop-db-1"}.CommandFlags())
 	assert.Equal(t, " -kube -namespace=shop -selector='app=pg,tier in (db)' -context=prod",
 		Flags{Kube: true, Namespace: "shop", Selector: "app=pg,tier in (db)", Context: "prod"}.CommandFlags())
+}
+
+// kubectl's words when the runtime could not start an exec in a container
+// that is dying, as a real cluster printed them, against other failures.
+func TestExecFailedTellsADyingContainer(t *testing.T) {
+	for stderr, want := range map[string]bool{
+		`error: Internal error occurred: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "4ffb": OCI runtime exec failed: exec failed: unable to start container process: error executing setns process: exit status 1: unknown`: true,
+		`error: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "3df5": OCI runtime exec failed: exec failed: unable to start container process: error writing config to pipe: write init-p: broken pipe: unknown`:               true,
+		`error: unable to upgrade connection: container not found ("postgres")`:                                                           true,
+		`Error from server (NotFound): pods "nope-0" not found`:                                                                           false,
+		`The connection to the server 127.0.0.1:40087 was refused - did you specify the right host or port?`:                              false,
+		`Error from server (Forbidden): pods "postgres-0" is forbidden: User "reader" cannot create resource "pods/exec" in API group ""`: false,
+	} {
+		assert.Equal(t, want, execFailed.MatchString(stderr), stderr)
+	}
 }

@@ -130,3 +130,14 @@ func (c *Cluster) AddUser(t testing.TB, name string, groups ...string) string {
 	c.Kubectl(t, "config", "set-context", context, "--cluster="+ContextName, "--user="+name)
 	return context
 }
+
+// StopAPIServer stops the API server for good, as an outage does: the
+// kubelet and its pods go on without it.
+func (c *Cluster) StopAPIServer() { c.apiserver.stop(time.Second) }
+
+// Try runs kubectl args as Kubectl does and returns its error instead of
+// failing the test: for what is expected to fail for a while, such as an
+// exec into a container that is restarting.
+func (c *Cluster) Try(ctx context.Context, args ...string) (string, error) {
+	return c.kubectl(ctx, nil, args...)
+}

@@ -44,12 +44,15 @@ func (c *Cluster) apiServerArgs() []string {
 		"--tls-cert-file=" + c.path("pki", "apiserver.crt"), "--tls-private-key-file=" + c.path("pki", "apiserver.key"),
 		"--token-auth-file=" + c.path("pki", "tokens.csv"),
 		"--authorization-mode=RBAC",
+		// The ServiceAccount admission plugin is on (the default): a pod
+		// gets its service account's token, which the kubelet asks for with
+		// the TokenRequest API (signed with the key below), and the CA of
+		// kube-root-ca.crt, which the controller-manager publishes in every
+		// namespace.
 		"--service-account-issuer=https://kubernetes.default.svc",
 		"--service-account-key-file=" + c.path("pki", "sa.pub"),
 		"--service-account-signing-key-file=" + c.path("pki", "sa.key"),
 		"--service-cluster-ip-range=10.96.0.0/16",
-		// No pod waits for its namespace's default service account.
-		"--disable-admission-plugins=ServiceAccount",
 		// No Service reaches the API server: there is no kube-proxy.
 		"--endpoint-reconciler-type=none",
 		"--kubelet-preferred-address-types=InternalIP",
@@ -69,8 +72,10 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 	return poll(ctx, 90*time.Second, c.apiserver, "kube-apiserver /readyz", httpOK(client, url("127.0.0.1", c.ports.api, "/readyz"), c.admin))
 }
 
-// startControllers runs the controller-manager (StatefulSets, service
-// accounts) and the scheduler, neither electing a leader.
+// startControllers runs the controller-manager (StatefulSets, Jobs and
+// CronJobs, each namespace's default service account, and the API server's
+// CA as ConfigMap kube-root-ca.crt for in-cluster clients) and the
+// scheduler, neither electing a leader.
 func (c *Cluster) startControllers(ctx context.Context) error {
 	kubeconfig := c.path("etc", "components.kubeconfig")
 	var err error

@@ -7,12 +7,12 @@
 // host beyond a bridge, cgroups and CNI cache entries of the cluster's own,
 // which teardown removes; traffic stays on that bridge and on 127.0.0.1.
 //
-// The tests that use it run only with STEVEDORE_KUBE=1 while the harness is
-// new; without a way to build or start the cluster they are skipped, or
-// fail under CI=true. As root, on a machine with containerd, runc, Docker
-// (for the images) and the Go module proxy:
+// The test target builds the programs before the tests (Ready). Without a
+// way to build or start the cluster the tests that use it are skipped with
+// the reason, or fail under CI=true. As root, on a machine with containerd,
+// runc, Docker (for the images) and the Go module proxy:
 //
-//	STEVEDORE_KUBE=1 go test -v -run TestRealCluster ./tasks/internal/kubecluster/
+//	go test -v -run TestRealCluster ./tasks/internal/kubecluster/
 package kubecluster
 
 import (
@@ -21,6 +21,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,9 +33,6 @@ import (
 
 	"github.com/stevedore-dev/stevedore/tasks/internal/tcenv"
 )
-
-// GateEnv must be 1 for any test of a real cluster to run.
-const GateEnv = "STEVEDORE_KUBE"
 
 // ContextName is the admin's context in the cluster's kubeconfig.
 const ContextName = "stevedore-kube"
@@ -72,13 +70,9 @@ type Cluster struct {
 type ports struct{ etcd, etcdPeer, api, controllers, scheduler, kubelet, kubeletHealthz int }
 
 // Start runs a cluster for t and tears it down when t ends. It skips t
-// unless STEVEDORE_KUBE=1, and when the cluster cannot be built or started
-// (fails instead under CI=true).
+// when the cluster cannot be built or started (fails instead under CI=true).
 func Start(t testing.TB, opts ...Option) *Cluster {
 	t.Helper()
-	if os.Getenv(GateEnv) != "1" {
-		t.Skipf("real Kubernetes cluster tests run only with %s=1", GateEnv)
-	}
 	var o options
 	for _, opt := range opts {
 		opt(&o)
@@ -106,6 +100,23 @@ func Start(t testing.TB, opts ...Option) *Cluster {
 	}
 	t.Logf("Kubernetes %s up in %s (root %s)", Version, time.Since(began).Round(100*time.Millisecond), c.root)
 	return c
+}
+
+// Ready says why this host cannot run a cluster, if it cannot, and builds
+// the cluster's programs when the cache lacks them: the test target calls it
+// before the tests, so a first build is said once rather than inside a test.
+func Ready(ctx context.Context, log io.Writer) error {
+	if err := requireHost(ctx, nil); err != nil {
+		return err
+	}
+	_, err := Build(ctx, log)
+	return err
+}
+
+// Cached reports whether the cluster's programs are built already.
+func Cached() bool {
+	dir, err := CacheDir()
+	return err == nil && binariesIn(dir).present()
 }
 
 // requireHost checks for the programs the cluster runs from the host and

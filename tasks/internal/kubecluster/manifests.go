@@ -10,7 +10,9 @@ import (
 
 // PostgresStatefulSet is PostgreSQL as a team runs it in Kubernetes: a
 // namespace, and a StatefulSet postgres (pod postgres-0, label app=postgres)
-// whose password comes from a Secret. The readiness probe goes over TCP:
+// whose password comes from a Secret. Its data is on an emptyDir volume,
+// which outlives a restart of the container (not a deletion of the pod), as
+// a team's volume claim would. The readiness probe goes over TCP:
 // the image's first start runs a socket-only server for its init scripts
 // and then restarts it.
 func PostgresStatefulSet(namespace, password string) string {
@@ -56,9 +58,15 @@ spec:
             secretKeyRef:
               name: postgres
               key: password
+        volumeMounts:
+        - name: data
+          mountPath: /var/lib/postgresql/data
         readinessProbe:
           exec:
             command: ["pg_isready", "-U", "postgres", "-h", "127.0.0.1"]
           periodSeconds: 1
+      volumes:
+      - name: data
+        emptyDir: {}
 `)
 }

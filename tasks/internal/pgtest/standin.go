@@ -12,9 +12,10 @@ import (
 
 // KubeStandIn puts the kubectl STAND-IN (tasks/pgtarget/testdata/standin)
 // first on PATH for t, playing a pod postgres-0 in namespace db whose
-// container is p's: no cluster can run on this project's machines, so the
-// cluster's exec channel is played by `docker exec` on a real PostgreSQL.
-// It returns the flags that reach that pod.
+// container is p's, its exec channel played by `docker exec`. It is kept
+// for what a real cluster cannot be made to do on demand, cutting an exec
+// stream after N bytes; the rest runs against a real cluster
+// (tasks/internal/kubecluster). It returns the flags that reach that pod.
 func KubeStandIn(t *testing.T, p *Postgres) pgtarget.Flags {
 	t.Helper()
 	_, self, _, _ := runtime.Caller(0)
@@ -25,7 +26,5 @@ func KubeStandIn(t *testing.T, p *Postgres) pgtarget.Flags {
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv("STANDIN_CONTAINER", strings.TrimPrefix(name, "/"))
-	t.Setenv("STANDIN_NAMESPACE", "db")
-	t.Setenv("STANDIN_CONTEXT", "stand-in")
 	return pgtarget.Flags{Kube: true, Namespace: "db", Selector: pgtarget.DefaultSelector, Context: "stand-in"}
 }
