@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/stevedore-dev/stevedore/tasks/crypt"
 	"github.com/stevedore-dev/stevedore/tasks/pgbackup"
+	"github.com/stevedore-dev/stevedore/tasks/pgtarget"
 	"github.com/stevedore-dev/stevedore/tasks/retention"
 	"github.com/stevedore-dev/stevedore/tasks/store"
 	"github.com/stevedore-dev/stevedore/tasks/term"
@@ -75,13 +75,9 @@ func (s *session) backup(ctx context.Context, name, prefix string) (*store.Recor
 	return s.takeBackup(ctx, name, prefix, progress)
 }
 
-// backupQuiet is backup without the terminal lines, for a backup taken
-// while other work shows its progress.
-func (s *session) backupQuiet(ctx context.Context, prefix string) (*store.Record, error) {
-	return s.takeBackup(ctx, "", prefix, nil)
-}
-
-func (s *session) takeBackup(ctx context.Context, name, prefix string, progress io.Writer) (*store.Record, error) {
+// takeBackup takes a backup named name (none: a fresh name with prefix),
+// its dump's bytes shown by progress when not nil.
+func (s *session) takeBackup(ctx context.Context, name, prefix string, progress *term.Progress) (*store.Record, error) {
 	if name == "" {
 		name = store.DefaultName(prefix, time.Now())
 		for i := 2; s.store.Exists(name); i++ {
@@ -93,7 +89,11 @@ func (s *session) takeBackup(ctx context.Context, name, prefix string, progress 
 	if err != nil {
 		return nil, fmt.Errorf("encryption: %w", err)
 	}
-	rec, err := pgbackup.Backup(ctx, s.db, s.store, name, pgbackup.Options{Progress: progress, To: to})
+	opt := pgbackup.Options{To: to, Retry: s.retry("dumping", progress)}
+	if progress != nil {
+		opt.Progress = progress
+	}
+	rec, err := pgbackup.Backup(ctx, s.db, s.store, name, opt)
 	var exists *pgbackup.ExistsError
 	if errors.As(err, &exists) {
 		return nil, err // refused before anything was tried: not a failed backup
@@ -112,6 +112,18 @@ func (s *session) takeBackup(ctx context.Context, name, prefix string, progress 
 		out.Warn("could not clear the last failure mark: %v", err)
 	}
 	return rec, nil
+}
+
+// retry tells that a stream was cut short and what is done again, and
+// starts progress over when there is one.
+func (s *session) retry(again string, progress *term.Progress) pgbackup.Retry {
+	return func(cut *pgtarget.TruncatedError, attempt int) {
+		s.cfg.Out.Warn("the stream through %s was cut short after %s: %s again (attempt %d of %d)",
+			cut.Via, term.Bytes(cut.Got), again, attempt, pgbackup.StreamAttempts)
+		if progress != nil {
+			progress.Phase(again, 0)
+		}
+	}
 }
 
 func printBackup(out *term.Printer, st *store.Store, rec *store.Record) {

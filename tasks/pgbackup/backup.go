@@ -29,6 +29,7 @@ import (
 type Options struct {
 	Progress io.Writer         // if not nil, sees the dump's bytes
 	To       []crypt.Recipient // encrypt to these recipients; none: not encrypted
+	Retry    Retry             // if not nil, hears of a dump taken again
 }
 
 // Backup dumps db into st under name and returns its record. The data file
@@ -49,9 +50,24 @@ func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name str
 		rec.Format, rec.Recipients = store.FormatPlainZstdAge, crypt.Keys(opt.To)
 	}
 	rec.File = store.DataFile(name, rec.Encrypted())
+	if err := retryCut(ctx, opt.Retry, func() error { return dump(ctx, db, st, rec, opt) }); err != nil {
+		return nil, err
+	}
+	rec.CreatedAt, rec.DurationSec = start.UTC(), time.Since(start).Seconds()
+	rec.Source, rec.Database, rec.DatabaseSize = db.Describe(), db.Credentials().Database, <-dbSize
+	if err := st.WriteRecord(rec); err != nil {
+		return nil, fmt.Errorf("write the record of %s: %w", name, err)
+	}
+	return rec, nil
+}
+
+// dump writes rec's data file from one run of pg_dump, through compression
+// (and encryption), and fills in what the record says of its content. The
+// file takes its name only once the dump is proven whole.
+func dump(ctx context.Context, db pgtarget.Database, st *store.Store, rec *store.Record, opt Options) error {
 	data, err := store.CreatePending(st.DataPath(rec))
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer data.Abort()
 
@@ -61,12 +77,12 @@ func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name str
 	sealed := io.WriteCloser(nopCloser{stored})
 	if rec.Encrypted() {
 		if sealed, err = crypt.Encrypt(stored, opt.To); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	enc, err := zstd.NewWriter(sealed, encoderOptions...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer enc.Close()
 	scan := &dumpscan.Scanner{}
@@ -75,28 +91,24 @@ func Backup(ctx context.Context, db pgtarget.Database, st *store.Store, name str
 		sinks = append(sinks, opt.Progress)
 	}
 	if err := db.Dump(ctx, io.MultiWriter(sinks...)); err != nil {
-		return nil, fmt.Errorf("pg_dump of %s: %w", db.Describe(), err)
+		return fmt.Errorf("pg_dump of %s: %w", db.Describe(), err)
 	}
 	if err := enc.Close(); err != nil {
-		return nil, fmt.Errorf("compress: %w", err)
+		return fmt.Errorf("compress: %w", err)
 	}
 	if err := sealed.Close(); err != nil {
-		return nil, fmt.Errorf("encrypt: %w", err)
+		return fmt.Errorf("encrypt: %w", err)
 	}
 	if !scan.Complete() {
-		return nil, &IncompleteDumpError{Bytes: scan.Bytes()}
+		return &IncompleteDumpError{Bytes: scan.Bytes()}
 	}
 	if err := data.Commit(); err != nil {
-		return nil, err
+		return err
 	}
-	rec.CreatedAt, rec.DurationSec = start.UTC(), time.Since(start).Seconds()
-	rec.Source, rec.Database, rec.ServerVersion = db.Describe(), db.Credentials().Database, scan.ServerVersion()
+	rec.ServerVersion = scan.ServerVersion()
 	rec.Size, rec.DumpBytes, rec.SHA256 = size.N, scan.Bytes(), hex.EncodeToString(hash.Sum(nil))
-	rec.Tables, rec.LargeObjects, rec.DatabaseSize = scan.Tables(), scan.LargeObjects(), <-dbSize
-	if err := st.WriteRecord(rec); err != nil {
-		return nil, fmt.Errorf("write the record of %s: %w", name, err)
-	}
-	return rec, nil
+	rec.Tables, rec.LargeObjects = scan.Tables(), scan.LargeObjects()
+	return nil
 }
 
 type nopCloser struct{ io.Writer }

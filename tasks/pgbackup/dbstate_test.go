@@ -73,7 +73,7 @@ func TestRestoreCarriesTheDatabasesOwnState(t *testing.T) {
 	require.NoError(t, err)
 	entry, err := st.Find("state")
 	require.NoError(t, err)
-	_, kept, err := pgbackup.Restore(ctx, db, entry, nil)
+	_, kept, err := pgbackup.Restore(ctx, db, entry, nil, nil)
 	require.NoError(t, err)
 
 	after := databaseState(t, pg)

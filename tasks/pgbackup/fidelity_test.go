@@ -108,7 +108,7 @@ func TestRestoreIsFaithfulOnARichDatabase(t *testing.T) {
 
 	entry, err := st.Find("rich")
 	require.NoError(t, err)
-	_, _, err = pgbackup.Restore(ctx, db, entry, nil)
+	_, _, err = pgbackup.Restore(ctx, db, entry, nil, nil)
 	require.NoError(t, err)
 
 	after := fingerprint(t, pg.Connect(t))

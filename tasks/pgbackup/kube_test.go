@@ -16,30 +16,29 @@ import (
 )
 
 // kubectl exec can end a stream early and still exit 0: wherever the
-// STAND-IN cuts the dump, the backup is refused and nothing is kept. A
-// stand-in because no real cluster cuts a stream after N bytes on demand;
-// everything else runs against a real cluster (tasks/kube_real_test.go).
+// STAND-IN cuts every dump, the backup dumps again, then is refused, and
+// nothing is kept. A stand-in because no real cluster cuts a stream after N
+// bytes on demand; everything else runs against a real cluster
+// (tasks/kube_real_test.go).
 func TestKubeStandInTruncatedDumpIsRefused(t *testing.T) {
-	pg := pgtest.Start(t)
-	flags := pgtest.KubeStandIn(t, pg)
-	_, err := pg.Connect(t).Exec(t.Context(), `CREATE TABLE item AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 20000) g`)
-	require.NoError(t, err)
-	db, err := pgtarget.OpenPod(t.Context(), flags)
-	require.NoError(t, err)
-
-	full := &iocount.Writer{}
-	require.NoError(t, db.Dump(t.Context(), full))
-	for _, cut := range []int64{1, full.N / 3, full.N / 2, full.N - 200, full.N - 1} {
+	db, full := standInPod(t)
+	for _, cut := range []int64{1, full / 3, full / 2, full - 200, full - 1} {
 		t.Run(strconv.FormatInt(cut, 10), func(t *testing.T) {
 			t.Setenv("STANDIN_TRUNCATE", strconv.FormatInt(cut, 10))
 			st, err := store.Open(t.TempDir())
 			require.NoError(t, err)
-			_, err = pgbackup.Backup(t.Context(), db, st, "cut", pgbackup.Options{})
+			retries := 0
+			_, err = pgbackup.Backup(t.Context(), db, st, "cut", pgbackup.Options{
+				Retry: func(*pgtarget.TruncatedError, int) { retries++ },
+			})
 			require.Error(t, err)
 			var truncated *pgtarget.TruncatedError
 			var incomplete *pgbackup.IncompleteDumpError
 			assert.True(t, errors.As(err, &truncated) || errors.As(err, &incomplete), "%v", err)
-			if cut == full.N-1 {
+			if errors.As(err, &truncated) {
+				assert.Equal(t, pgbackup.StreamAttempts-1, retries, "dumped again before refusing")
+			}
+			if cut == full-1 {
 				// Only the final blank line is lost: the dump's own trailer looks
 				// whole, so only the pod's byte count and sha256 can tell.
 				assert.ErrorAs(t, err, &truncated)
@@ -49,4 +48,46 @@ func TestKubeStandInTruncatedDumpIsRefused(t *testing.T) {
 			assert.Empty(t, entries, "nothing that looks like a backup")
 		})
 	}
+}
+
+// A dump cut short once (as the real cluster did in CI: 92 MB of a dump
+// arrived, then kubectl exited 0) is taken again, and the backup holds the
+// whole dump. The cut is the STAND-IN's, for the reason above.
+func TestKubeStandInDumpCutOnceIsTakenAgain(t *testing.T) {
+	db, full := standInPod(t)
+
+	t.Setenv("STANDIN_TRUNCATE", strconv.FormatInt(full/2, 10))
+	t.Setenv("STANDIN_CUTS", "1")
+	st, err := store.Open(t.TempDir())
+	require.NoError(t, err)
+	var attempts []int
+	rec, err := pgbackup.Backup(t.Context(), db, st, "again", pgbackup.Options{
+		Retry: func(cut *pgtarget.TruncatedError, attempt int) {
+			assert.Equal(t, full/2, cut.Got, "what arrived of the cut stream")
+			attempts = append(attempts, attempt)
+		},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []int{2}, attempts)
+	assert.Equal(t, full, rec.DumpBytes, "the whole dump")
+	entries, err := st.List()
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+	require.NoError(t, pgbackup.CheckSum(entries[0]))
+	check, err := pgbackup.Verify(t.Context(), db, entries[0], nil, nil)
+	require.NoError(t, err, "%+v", check)
+}
+
+// standInPod is a database in the STAND-IN's pod, and the size of its whole
+// dump.
+func standInPod(t *testing.T) (*pgtarget.Kube, int64) {
+	pg := pgtest.Start(t)
+	flags := pgtest.KubeStandIn(t, pg)
+	_, err := pg.Connect(t).Exec(t.Context(), `CREATE TABLE item AS SELECT g AS id, md5(g::text) AS h FROM generate_series(1, 20000) g`)
+	require.NoError(t, err)
+	db, err := pgtarget.OpenPod(t.Context(), flags)
+	require.NoError(t, err)
+	full := &iocount.Writer{}
+	require.NoError(t, db.Dump(t.Context(), full))
+	return db, full.N
 }

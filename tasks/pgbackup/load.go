@@ -31,6 +31,24 @@ type noProgress struct{}
 func (noProgress) Write(p []byte) (int, error) { return len(p), nil }
 func (noProgress) Phase(string, int64)         {}
 
+// loadScratch creates the database scratch beside the live one and loads
+// backup e into it (see loadChecked), again when the stream was cut short.
+// On failure the scratch database is dropped.
+func loadScratch(ctx context.Context, db pgtarget.Database, e store.Entry, scratch string, p Progress, retry Retry) (Check, error) {
+	var check Check
+	err := retryCut(ctx, retry, func() error {
+		if err := createScratch(ctx, db, scratch); err != nil {
+			return err // createScratch cleans up after itself
+		}
+		var err error
+		if check, err = loadChecked(ctx, db, e, scratch, p); err != nil {
+			_ = dropDatabase(context.WithoutCancel(ctx), db, scratch)
+		}
+		return err
+	})
+	return check, err
+}
+
 // loadChecked loads backup e into the new database scratch beside the live
 // one and checks the result against what the dump itself holds. The load
 // ends when psql does, however long the server builds indexes after the

@@ -416,7 +416,7 @@ func TestFakeRestoreProtocol(t *testing.T) {
 			if tt.arrange != nil {
 				tt.arrange(t, f, st, &e, cancel)
 			}
-			check, kept, err := pgbackup.Restore(ctx, f, e, nil)
+			check, kept, err := pgbackup.Restore(ctx, f, e, nil, nil)
 			if tt.wantErr == nil {
 				require.NoError(t, err)
 				assert.Equal(t, 3, check.Tables)
@@ -548,7 +548,7 @@ func TestFakeSwapInProtocol(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f := fakeServer(tt.opts...)
 			_, e := fakeBackup(t)
-			pr, err := pgbackup.Prepare(t.Context(), f, e, nil)
+			pr, err := pgbackup.Prepare(t.Context(), f, e, nil, nil)
 			require.NoError(t, err)
 			if tt.arrange != nil {
 				tt.arrange(t, f, nil, &e, nil)
@@ -626,7 +626,7 @@ func TestFakeVerifyProtocol(t *testing.T) {
 			if tt.arrange != nil {
 				tt.arrange(t, f, st, &e, cancel)
 			}
-			check, err := pgbackup.Verify(ctx, f, e, nil)
+			check, err := pgbackup.Verify(ctx, f, e, nil, nil)
 			if tt.wantErr == nil {
 				require.NoError(t, err)
 				assert.EqualValues(t, 7, check.Rows)
@@ -891,7 +891,7 @@ func TestFakeFailedCleanupIsRepairedByTheNextRun(t *testing.T) {
 	_, e := fakeBackup(t)
 	f.Inject(fakedb.Fault{Op: fakedb.OpLoad, Match: "COPY public.item ", Err: fakedb.ConnectionLost()})
 	f.Inject(fakedb.Fault{Match: `DROP DATABASE IF EXISTS "` + fakeScratch + `"`, Times: 1, Err: fakedb.ConnectionLost()})
-	_, _, err := pgbackup.Restore(t.Context(), f, e, nil)
+	_, _, err := pgbackup.Restore(t.Context(), f, e, nil, nil)
 	assertExit(t, err, "", false)
 	assert.ErrorContains(t, err, "restore of b1 stopped", "the load's error, not the clean-up's")
 	assert.Contains(t, f.Names(), fakeScratch, "the clean-up failed")
@@ -904,7 +904,7 @@ func TestFakeFailedCleanupIsRepairedByTheNextRun(t *testing.T) {
 	assertNoScratch(t, f)
 
 	f2 := fakeServer() // the load fault would fire again: a fresh server with the same state
-	_, kept, err := pgbackup.Restore(t.Context(), f2, e, nil)
+	_, kept, err := pgbackup.Restore(t.Context(), f2, e, nil, nil)
 	require.NoError(t, err)
 	assertHolds(t, f2, fakeLive, fakeNew)
 	assertHolds(t, f2, kept, fakeOld)
@@ -915,7 +915,7 @@ func TestFakeFailedCleanupIsRepairedByTheNextRun(t *testing.T) {
 func TestFakeRestoreSequence(t *testing.T) {
 	f := fakeServer()
 	_, e := fakeBackup(t)
-	_, kept, err := pgbackup.Restore(t.Context(), f, e, nil)
+	_, kept, err := pgbackup.Restore(t.Context(), f, e, nil, nil)
 	require.NoError(t, err)
 	var steps []string
 	for _, c := range f.Calls() {
@@ -960,7 +960,7 @@ func TestFakeRunLock(t *testing.T) {
 	assert.Equal(t, pgtarget.AppName(), errorAs[*pgbackup.BusyError](t, err).Holder)
 	// This process's own lock does not stop its own restore.
 	_, e := fakeBackup(t)
-	_, _, err = pgbackup.Restore(t.Context(), f, e, nil)
+	_, _, err = pgbackup.Restore(t.Context(), f, e, nil, nil)
 	require.NoError(t, err)
 	release()
 	other, err := pgbackup.LockServer(t.Context(), f.As(fakeOtherRun))
@@ -996,6 +996,57 @@ func TestFakeBackupLeavesNothingOnFailure(t *testing.T) {
 			require.NoError(t, err)
 			assert.Empty(t, files)
 			assert.False(t, st.Exists("b1"))
+		})
+	}
+}
+
+// A stream cut short on its way (kubectl exec ends one early and still
+// reports success) is dumped or loaded again, up to StreamAttempts times;
+// any other failure is not.
+func TestFakeCutStreamIsDoneAgain(t *testing.T) {
+	cut := &pgtarget.TruncatedError{Via: "kubectl exec", Got: 300, Sent: -1}
+	tests := []struct {
+		name   string
+		fault  fakedb.Fault
+		op     fakedb.Op
+		heard  []int // the attempts Retry heard of
+		failed bool
+	}{
+		{"a dump cut once", fakedb.Fault{Op: fakedb.OpDump, Times: 1, Err: cut}, fakedb.OpDump, []int{2}, false},
+		{"every dump cut", fakedb.Fault{Op: fakedb.OpDump, Err: cut}, fakedb.OpDump, []int{2, 3}, true},
+		{"pg_dump fails", fakedb.Fault{Op: fakedb.OpDump, After: 300, Err: fakedb.ConnectionLost()}, fakedb.OpDump, nil, true},
+		{"a load cut once", fakedb.Fault{Op: fakedb.OpLoad, Times: 1, Err: cut}, fakedb.OpLoad, []int{2}, false},
+		{"every load cut", fakedb.Fault{Op: fakedb.OpLoad, Err: cut}, fakedb.OpLoad, []int{2, 3}, true},
+		{"psql fails", fakedb.Fault{Op: fakedb.OpLoad, Match: "COPY public.item ", Err: fakedb.ConnectionLost()}, fakedb.OpLoad, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := fakeServer()
+			_, e := fakeBackup(t)
+			f.Inject(tt.fault)
+			var heard []int
+			retry := func(got *pgtarget.TruncatedError, attempt int) {
+				assert.Same(t, cut, got)
+				heard = append(heard, attempt)
+			}
+			var err error
+			if tt.op == fakedb.OpDump {
+				st, serr := store.Open(t.TempDir())
+				require.NoError(t, serr)
+				_, err = pgbackup.Backup(t.Context(), f, st, "b2", pgbackup.Options{Retry: retry})
+				assert.Equal(t, !tt.failed, st.Exists("b2"))
+			} else {
+				_, _, err = pgbackup.Restore(t.Context(), f, e, nil, retry)
+				want := fakeNew
+				if tt.failed {
+					want = fakeOld
+				}
+				assertHolds(t, f, fakeLive, want)
+				assertNoScratch(t, f, fakeKept(f)...)
+			}
+			assert.Equal(t, tt.failed, err != nil, "%v", err)
+			assert.Equal(t, tt.heard, heard)
+			assert.Equal(t, len(tt.heard)+1, f.Count(tt.op, ""), "runs of %s", tt.op)
 		})
 	}
 }

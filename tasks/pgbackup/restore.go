@@ -18,14 +18,10 @@ type Prepared struct {
 
 // Prepare loads backup e into a scratch database beside db's and checks it
 // against what the backup holds. On failure the scratch database is dropped.
-func Prepare(ctx context.Context, db pgtarget.Database, e store.Entry, p Progress) (*Prepared, error) {
+func Prepare(ctx context.Context, db pgtarget.Database, e store.Entry, p Progress, retry Retry) (*Prepared, error) {
 	scratch := ScratchName(db.Credentials().Database, roleRestore)
-	if err := createScratch(ctx, db, scratch); err != nil {
-		return nil, err // createScratch cleans up after itself
-	}
-	check, err := loadChecked(ctx, db, e, scratch, p)
+	check, err := loadScratch(ctx, db, e, scratch, p, retry)
 	if err != nil {
-		_ = dropDatabase(context.WithoutCancel(ctx), db, scratch)
 		return nil, err
 	}
 	return &Prepared{db: db, scratch: scratch, Check: check}, nil
@@ -58,8 +54,8 @@ func (pr *Prepared) SwapIn(ctx context.Context, at time.Time) (kept string, earl
 
 // Restore replaces db's database with backup e, keeping the one it replaces:
 // Prepare, then SwapIn.
-func Restore(ctx context.Context, db pgtarget.Database, e store.Entry, p Progress) (Check, string, error) {
-	pr, err := Prepare(ctx, db, e, p)
+func Restore(ctx context.Context, db pgtarget.Database, e store.Entry, p Progress, retry Retry) (Check, string, error) {
+	pr, err := Prepare(ctx, db, e, p, retry)
 	if err != nil {
 		return Check{}, "", err
 	}

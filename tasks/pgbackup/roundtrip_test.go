@@ -49,7 +49,7 @@ func TestBackupThenRestoreBringsDataBack(t *testing.T) {
 
 	entry, err := st.Find("first")
 	require.NoError(t, err)
-	check, _, err := pgbackup.Restore(ctx, db, entry, nil)
+	check, _, err := pgbackup.Restore(ctx, db, entry, nil, nil)
 	require.NoError(t, err)
 	assert.EqualValues(t, 1000, check.Rows)
 
@@ -92,12 +92,12 @@ func TestRestoreWithTheLongestDatabaseName(t *testing.T) {
 	require.NoError(t, err)
 	entry, err := st.Find("long")
 	require.NoError(t, err)
-	_, err = pgbackup.Verify(ctx, db, entry, nil)
+	_, err = pgbackup.Verify(ctx, db, entry, nil, nil)
 	require.NoError(t, err)
 	_, err = conn.Exec(ctx, `DELETE FROM item`)
 	require.NoError(t, err)
 	conn.Close(ctx)
-	_, _, err = pgbackup.Restore(ctx, db, entry, nil)
+	_, _, err = pgbackup.Restore(ctx, db, entry, nil, nil)
 	require.NoError(t, err)
 	var n int
 	require.NoError(t, pg.Connect(t).QueryRow(ctx, `SELECT count(*) FROM item`).Scan(&n))

@@ -12,13 +12,13 @@ import (
 // Verify checks a backup end to end: a load into a scratch database on db's
 // server, checksummed on the way and compared with what the backup holds.
 // The scratch database is dropped afterwards, pass or fail.
-func Verify(ctx context.Context, db pgtarget.Database, e store.Entry, p Progress) (Check, error) {
+func Verify(ctx context.Context, db pgtarget.Database, e store.Entry, p Progress, retry Retry) (Check, error) {
 	scratch := ScratchName(db.Credentials().Database, roleVerify)
-	if err := createScratch(ctx, db, scratch); err != nil {
-		return Check{}, err
+	check, err := loadScratch(ctx, db, e, scratch, p, retry)
+	if err == nil {
+		_ = dropDatabase(context.WithoutCancel(ctx), db, scratch)
 	}
-	defer dropDatabase(context.WithoutCancel(ctx), db, scratch)
-	return loadChecked(ctx, db, e, scratch, p)
+	return check, err
 }
 
 // BadBackup reports whether err is a verdict on the backup itself: its

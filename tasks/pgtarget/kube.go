@@ -344,10 +344,24 @@ func (k *Kube) FreeSpace(ctx context.Context) (int64, error) {
 // Dump streams pg_dump from the pod into w, then proves that every byte
 // arrived: count and sha256 as the pod saw them against what came through.
 func (k *Kube) Dump(ctx context.Context, w io.Writer) error {
-	return streamDump(ctx, k.run, k.creds, w, "kubectl exec")
+	return k.whyCut(ctx, streamDump(ctx, k.run, k.creds, w, "kubectl exec"))
 }
 
 // Load runs psql in the pod on r and checks that psql was given every byte.
 func (k *Kube) Load(ctx context.Context, db string, r io.Reader) (Tags, error) {
-	return streamLoad(ctx, k.run, k.creds, db, r, "kubectl exec")
+	tags, err := streamLoad(ctx, k.run, k.creds, db, r, "kubectl exec")
+	return tags, k.whyCut(ctx, err)
+}
+
+// whyCut says why a stream was cut short when the pod can tell: a
+// container that restarted or a pod that went is the cause, and no reason
+// to try again.
+func (k *Kube) whyCut(ctx context.Context, err error) error {
+	var cut *TruncatedError
+	if errors.As(err, &cut) {
+		if gone := k.gone(ctx); gone != nil {
+			return gone
+		}
+	}
+	return err
 }

@@ -26,5 +26,6 @@ func KubeStandIn(t *testing.T, p *Postgres) pgtarget.Flags {
 	}
 	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	t.Setenv("STANDIN_CONTAINER", strings.TrimPrefix(name, "/"))
+	t.Setenv("STANDIN_STATE", t.TempDir())
 	return pgtarget.Flags{Kube: true, Namespace: "db", Selector: pgtarget.DefaultSelector, Context: "stand-in"}
 }
