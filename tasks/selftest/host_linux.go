@@ -26,13 +26,14 @@ func kubePrograms(ctx context.Context, out *term.Printer) error {
 	if err != nil {
 		return err
 	}
-	if !kubecluster.Cached() {
+	build := !kubecluster.Cached()
+	if build {
 		out.Step("building Kubernetes %s for the real-cluster tests from the Go module proxy (about 6 minutes and 4 GB, once; cached in %s)", kubecluster.Version, dir)
 	}
 	start := time.Now()
 	if err := kubecluster.Ready(ctx, out.DetailWriter()); err != nil {
 		return fmt.Errorf("no Kubernetes cluster: %w", err)
 	}
-	out.Detail("Kubernetes %s ready in %s", kubecluster.Version, term.Duration(time.Since(start)))
+	ready(out, "Kubernetes "+kubecluster.Version, build, start)
 	return nil
 }
