@@ -106,7 +106,7 @@ func TestRealClusterDbTargets(t *testing.T) {
 	f.c.Apply(t, oddPods)
 	f.c.Kubectl(t, "-n", "shop", "wait", "--for=jsonpath={.status.phase}=Running", "pod/unready", "--timeout=2m")
 	for bad, want := range map[string]string{
-		"-namespace=nope":    "no pod matches app=postgres in namespace nope",
+		"-namespace=nope":    "namespace nope does not exist",
 		"-context=nope":      `context "nope"`,
 		"-selector=app=nope": "no pod matches app=nope in namespace shop",
 		"-pod=nope-0":        `pods "nope-0" not found`,

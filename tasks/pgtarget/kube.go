@@ -133,8 +133,7 @@ func OpenPod(ctx context.Context, f Flags) (*Kube, error) {
 		return nil, err
 	}
 	if len(pods) == 0 {
-		return nil, &UnavailableError{Msg: fmt.Sprintf("no pod matches %s%s", f.Selector, inNamespace(f)),
-			NextCmd: strings.Join(append(base, "get", "pods", "--show-labels"), " ")}
+		return nil, noPod(ctx, base, f)
 	}
 	pod, container, err := PickPod(pods, f.KContainer)
 	if err != nil {
@@ -151,6 +150,20 @@ func OpenPod(ctx context.Context, f Flags) (*Kube, error) {
 	}
 	k.creds = Credentials{User: f3[0], Database: f3[1], Port: f3[2]}
 	return k, nil
+}
+
+// noPod says why the selector matched nothing: the namespace does not
+// exist, when kubectl can tell (a user may not read namespaces), or no pod
+// in it has the labels.
+func noPod(ctx context.Context, base []string, f Flags) error {
+	if f.Namespace != "" {
+		if _, stderr, err := getJSON(ctx, base, "namespace", f.Namespace); err != nil && strings.Contains(stderr, "NotFound") {
+			return &UnavailableError{Msg: fmt.Sprintf("namespace %s does not exist", f.Namespace),
+				NextCmd: strings.Join(append(base[:len(base):len(base)], "get", "namespaces"), " ")}
+		}
+	}
+	return &UnavailableError{Msg: fmt.Sprintf("no pod matches %s%s", f.Selector, inNamespace(f)),
+		NextCmd: strings.Join(append(base[:len(base):len(base)], "get", "pods", "--show-labels"), " ")}
 }
 
 // getJSON runs kubectl get what -o json: its output, or its error output.
