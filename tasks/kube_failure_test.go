@@ -161,7 +161,8 @@ func (f *kubeFixture) restarts(t *testing.T) int {
 	return n
 }
 
-// stateOnceBack waits for PostgreSQL to answer again, then fingerprints item.
+// stateOnceBack waits for PostgreSQL to answer again, and for its pod to
+// be ready (the targets use only a ready pod), then fingerprints item.
 func (f *kubeFixture) stateOnceBack(t *testing.T) string {
 	t.Helper()
 	var state string
@@ -170,5 +171,6 @@ func (f *kubeFixture) stateOnceBack(t *testing.T) string {
 		state = strings.TrimSpace(out)
 		return err == nil
 	}, 2*time.Minute, 250*time.Millisecond, "PostgreSQL is back")
+	f.c.Kubectl(t, "-n", "shop", "wait", "--for=condition=Ready", "pod/postgres-0", "--timeout=2m")
 	return state
 }

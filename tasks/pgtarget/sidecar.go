@@ -50,6 +50,23 @@ type sidecar struct {
 // when this process is killed; Ctrl-C (any end of ctx) or a failed
 // transfer removes it at once, which ends its streams.
 func (d *Docker) runSidecar(ctx context.Context, spec sidecarSpec, transfer func(*sidecar) error) (*sidecar, error) {
+	sc, err := d.runSidecarOnce(ctx, spec, transfer)
+	var early *stoppedBeforeStart
+	if errors.As(err, &early) && ctx.Err() == nil {
+		return d.runSidecarOnce(ctx, spec, transfer)
+	}
+	return sc, err
+}
+
+// stoppedBeforeStart is a sidecar whose first process ended between its
+// creation and its start ("cannot start a stopped process", seen once here
+// on a loaded engine): nothing ran, so it is made again, once.
+type stoppedBeforeStart struct{ err error }
+
+func (e *stoppedBeforeStart) Error() string { return e.err.Error() }
+func (e *stoppedBeforeStart) Unwrap() error { return e.err }
+
+func (d *Docker) runSidecarOnce(ctx context.Context, spec sidecarSpec, transfer func(*sidecar) error) (*sidecar, error) {
 	created, err := d.eng.ContainerCreate(ctx, client.ContainerCreateOptions{
 		Config: &container.Config{
 			Image:      d.image,
@@ -88,7 +105,11 @@ func (d *Docker) runSidecar(ctx context.Context, spec sidecarSpec, transfer func
 	wait := d.eng.ContainerWait(waitCtx, created.ID, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
 	if _, err := d.eng.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
 		d.remove(created.ID)
-		return nil, d.containerErr(ctx, fmt.Errorf("start %s sidecar for %s: %w", spec.role, d.name, err))
+		err = d.containerErr(ctx, fmt.Errorf("start %s sidecar for %s: %w", spec.role, d.name, err))
+		if strings.Contains(err.Error(), "cannot start a stopped process") {
+			return nil, &stoppedBeforeStart{err}
+		}
+		return nil, err
 	}
 	stopOnCancel := context.AfterFunc(ctx, func() { d.remove(created.ID) })
 	defer stopOnCancel()
