@@ -77,8 +77,15 @@ func kubectlError(base []string, err error, stderr string) error {
 	if denied, ok := Forbidden(stderr); ok {
 		return &UnavailableError{Msg: denied.String(), NextCmd: strings.Join(append(base[:len(base):len(base)], denied.CanI()...), " ")}
 	}
+	if streamBroke.MatchString(stderr) {
+		return &BrokenStreamError{Msg: "kubectl exec's connection broke: " + msg}
+	}
 	return fmt.Errorf("kubectl: %w: %s", err, msg)
 }
+
+// streamBroke are kubectl's words when the connection of an exec broke
+// under it (seen on a real cluster in the middle of a dump).
+var streamBroke = regexp.MustCompile(`error reading from error stream|connection reset by peer|unexpected EOF|use of closed network connection|http2: stream closed`)
 
 // Denied is a permission RBAC refused: who may not do what.
 type Denied struct{ User, Verb, Resource, Namespace string }

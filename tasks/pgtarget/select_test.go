@@ -1,6 +1,10 @@
 package pgtarget
 
 import (
+	"context"
+	"errors"
+	"io"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -176,5 +180,51 @@ func TestExecFailedTellsADyingContainer(t *testing.T) {
 		`Error from server (Forbidden): pods "postgres-0" is forbidden: User "reader" cannot create resource "pods/exec" in API group ""`: false,
 	} {
 		assert.Equal(t, want, execFailed.MatchString(stderr), stderr)
+	}
+}
+
+// kubectl's words when an exec's connection broke under a dump (as a real
+// cluster printed them) make a BrokenStreamError; other failures do not.
+func TestKubectlErrorTellsABrokenStream(t *testing.T) {
+	base := []string{"kubectl", "-n", "shop"}
+	for stderr, want := range map[string]bool{
+		`error: error reading from error stream: read message: read tcp 127.0.0.1:32798->127.0.0.1:35155: read: connection reset by peer`: true,
+		`error: unexpected EOF`: true,
+		`The connection to the server 127.0.0.1:40087 was refused - did you specify the right host or port?`: false,
+		`Error from server (NotFound): pods "nope-0" not found`:                                              false,
+		`error: some other failure`: false,
+	} {
+		var broken *BrokenStreamError
+		assert.Equal(t, want, errors.As(kubectlError(base, errors.New("exit status 1"), stderr), &broken), stderr)
+	}
+}
+
+// A dump or load whose connection broke is a cut stream, counted where it
+// broke, so that the backup takes it again; any other error stays itself.
+func TestABrokenConnectionIsACutStream(t *testing.T) {
+	broke := &BrokenStreamError{Msg: "kubectl exec's connection broke: connection reset by peer"}
+	other := errors.New("kubectl: exit status 1: error: some other failure")
+	for _, fail := range []error{broke, other} {
+		run := func(_ context.Context, stdin io.Reader, stdout io.Writer, _ string, _ ...string) (string, error) {
+			if stdin != nil {
+				_, _ = io.CopyN(io.Discard, stdin, 100)
+			} else {
+				_, _ = stdout.Write(make([]byte, 100))
+			}
+			return "", fail
+		}
+		dumpErr := streamDump(t.Context(), run, Credentials{}, io.Discard, "kubectl exec")
+		_, loadErr := streamLoad(t.Context(), run, Credentials{}, "db", strings.NewReader(strings.Repeat("x", 500)), "kubectl exec")
+		for _, err := range []error{dumpErr, loadErr} {
+			var cut *TruncatedError
+			if fail == other {
+				assert.Same(t, other, err)
+				continue
+			}
+			require.ErrorAs(t, err, &cut)
+			assert.EqualValues(t, 100, cut.Got)
+			assert.ErrorIs(t, err, fail)
+			assert.Equal(t, "the stream through kubectl exec broke after 100 bytes: kubectl exec's connection broke: connection reset by peer", err.Error())
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -51,7 +52,7 @@ func streamDump(ctx context.Context, run runScript, c Credentials, w io.Writer, 
 	n := &iocount.Writer{}
 	stderr, err := run(ctx, nil, io.MultiWriter(w, h, n), dumpScript, DumpArgs(c, "/dev/stdout")...)
 	if err != nil {
-		return err
+		return asCut(err, via, n.N)
 	}
 	r, ok := parseReport(stderr)
 	switch {
@@ -80,7 +81,7 @@ func streamLoad(ctx context.Context, run runScript, c Credentials, db string, r 
 	pw.Close()
 	stored := <-tags
 	if err != nil {
-		return Tags{}, err
+		return Tags{}, asCut(err, via, sent.N)
 	}
 	rep, ok := parseReport(stderr)
 	switch {
@@ -92,6 +93,16 @@ func streamLoad(ctx context.Context, run runScript, c Credentials, db string, r 
 		return Tags{}, &TruncatedError{Via: via, Got: rep.bytes, Sent: sent.N}
 	}
 	return stored, nil
+}
+
+// asCut takes a stream whose connection broke for a cut one: what went
+// through is thrown away alike, and the work may be done again.
+func asCut(err error, via string, got int64) error {
+	var broken *BrokenStreamError
+	if errors.As(err, &broken) {
+		return &TruncatedError{Via: via, Got: got, Sent: -1, Cause: broken}
+	}
+	return err
 }
 
 // report is what the scripts print on stderr after the stream.
