@@ -65,7 +65,7 @@ func Restore(ctx context.Context, cfg Config, c Choice, opts RestoreOptions) err
 	cfg.Out.Step("restoring %s into database %s: loaded beside it, checked, then swapped in", entry.Name, live)
 	safety := s.safetyBackup(ctx, opts.SafetyFile)
 	progress := cfg.Out.Progress("creating a scratch database")
-	prepared, err := pgbackup.Prepare(ctx, s.db, entry, progress, s.retry("loading", progress))
+	prepared, err := pgbackup.Prepare(ctx, s.db, entry, progress, s.retry("loading", nil))
 	if safetyErr := safety.wait(); safetyErr != nil {
 		progress.Done()
 		if err == nil {

@@ -37,7 +37,7 @@ func Verify(ctx context.Context, cfg Config, name string) error {
 		}
 		cfg.Out.Step("verifying %s: a restore into a scratch database on %s, checksummed and compared", entry.Name, s.db.Describe())
 		progress := cfg.Out.Progress("creating a scratch database")
-		check, verr = pgbackup.Verify(ctx, s.db, entry, progress, s.retry("loading", progress))
+		check, verr = pgbackup.Verify(ctx, s.db, entry, progress, s.retry("loading", nil))
 		progress.Done()
 	}
 	if ctx.Err() != nil {

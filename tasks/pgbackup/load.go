@@ -2,6 +2,7 @@ package pgbackup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -42,7 +43,11 @@ func loadScratch(ctx context.Context, db pgtarget.Database, e store.Entry, scrat
 		}
 		var err error
 		if check, err = loadChecked(ctx, db, e, scratch, p); err != nil {
-			_ = dropDatabase(context.WithoutCancel(ctx), db, scratch)
+			var cut *pgtarget.TruncatedError
+			if dropErr := dropDatabase(context.WithoutCancel(ctx), db, scratch); dropErr != nil && errors.As(err, &cut) {
+				// No second attempt beside a scratch database that stays.
+				return fmt.Errorf("%v (and %w)", err, dropErr)
+			}
 		}
 		return err
 	})

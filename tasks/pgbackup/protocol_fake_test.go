@@ -1050,3 +1050,20 @@ func TestFakeCutStreamIsDoneAgain(t *testing.T) {
 		})
 	}
 }
+
+// A load cut short whose scratch database cannot be dropped is not loaded
+// again beside it: the cut and the failed drop are both said.
+func TestFakeCutLoadIsNotRetriedBesideAScratchThatStays(t *testing.T) {
+	f := fakeServer()
+	_, e := fakeBackup(t)
+	f.Inject(fakedb.Fault{Op: fakedb.OpLoad, Err: &pgtarget.TruncatedError{Via: "kubectl exec", Got: 300, Sent: -1}})
+	f.Inject(fakedb.Fault{Match: `DROP DATABASE IF EXISTS "` + fakeScratch + `"`, Times: 1, Err: fakedb.ConnectionLost()})
+	retried := false
+	_, _, err := pgbackup.Restore(t.Context(), f, e, nil, func(*pgtarget.TruncatedError, int) { retried = true })
+	require.Error(t, err)
+	assert.False(t, retried)
+	assert.Equal(t, 1, f.Count(fakedb.OpLoad, ""))
+	assert.ErrorContains(t, err, "the stream through kubectl exec ended after 300 bytes")
+	assert.ErrorContains(t, err, "drop database "+fakeScratch)
+	assertHolds(t, f, fakeLive, fakeOld)
+}

@@ -41,6 +41,10 @@ func (e *TruncatedError) Unwrap() error { return e.Cause }
 
 // BrokenStreamError says the connection carrying a stream broke on its way
 // ("connection reset by peer" between kubectl and the API server).
-type BrokenStreamError struct{ Msg string }
+type BrokenStreamError struct {
+	Msg string
+	Err error // how the client program ended
+}
 
 func (e *BrokenStreamError) Error() string { return e.Msg }
+func (e *BrokenStreamError) Unwrap() error { return e.Err }

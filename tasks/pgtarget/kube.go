@@ -77,8 +77,8 @@ func kubectlError(base []string, err error, stderr string) error {
 	if denied, ok := Forbidden(stderr); ok {
 		return &UnavailableError{Msg: denied.String(), NextCmd: strings.Join(append(base[:len(base):len(base)], denied.CanI()...), " ")}
 	}
-	if streamBroke.MatchString(stderr) {
-		return &BrokenStreamError{Msg: "kubectl exec's connection broke: " + msg}
+	if streamBroke.MatchString(msg) { // kubectl's own last word, not the program's output
+		return &BrokenStreamError{Msg: "kubectl exec's connection broke: " + msg, Err: err}
 	}
 	return fmt.Errorf("kubectl: %w: %s", err, msg)
 }
