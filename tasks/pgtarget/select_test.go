@@ -155,9 +155,10 @@ func TestParseReport(t *testing.T) {
 	assert.Equal(t, report{exit: 0, bytes: 42, sha256: "abc", stderr: "pg_dump: warning: x"}, r)
 	_, ok = parseReport("stevedore-exit 0\n") // the byte count never came
 	assert.False(t, ok)
-	r, ok = parseReport("psql:<stdin>:12: ERROR:  division by zero\nstevedore-bytes 10\nstevedore-exit 3\n")
+	r, ok = parseReport("psql:<stdin>:12: ERROR:  division by zero\nstevedore-input-end 0\nstevedore-bytes 10\nstevedore-exit 3\n")
 	assert.True(t, ok)
 	assert.Equal(t, 3, r.exit)
+	assert.True(t, r.inputEnded)
 	assert.Equal(t, "psql:<stdin>:12: ERROR:  division by zero", r.stderr)
 }
 
@@ -226,5 +227,38 @@ func TestABrokenConnectionIsACutStream(t *testing.T) {
 			assert.ErrorIs(t, err, fail)
 			assert.Equal(t, "the stream through kubectl exec broke after 100 bytes: kubectl exec's connection broke: connection reset by peer", err.Error())
 		}
+	}
+}
+
+// A load whose input ended before all of it was sent was cut on its way,
+// whatever psql said of the statement it was cut in; a psql that stopped
+// reading its input failed on its own, and its error stands.
+func TestALoadCutMidStatementIsACutStream(t *testing.T) {
+	const copyCut = "psql:<stdin>:40: ERROR:  22P04: missing data for column \"h\"\nCONTEXT:  COPY item, line 371"
+	for _, tc := range []struct {
+		name, report string
+		cut          bool
+	}{
+		{"cut mid-COPY", copyCut + "\nstevedore-input-end 0\nstevedore-bytes 100\nstevedore-exit 3\n", true},
+		{"cut between statements", "stevedore-input-end 0\nstevedore-bytes 100\nstevedore-exit 0\n", true},
+		{"psql stopped reading", copyCut + "\nstevedore-input-end 141\nstevedore-bytes 100\nstevedore-exit 3\n", false},
+		{"psql failed on the whole input", copyCut + "\nstevedore-input-end 0\nstevedore-bytes 500\nstevedore-exit 3\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := func(_ context.Context, stdin io.Reader, _ io.Writer, _ string, _ ...string) (string, error) {
+				_, _ = io.Copy(io.Discard, stdin)
+				return tc.report, nil
+			}
+			_, err := streamLoad(t.Context(), run, Credentials{}, "db", strings.NewReader(strings.Repeat("x", 500)), "kubectl exec")
+			var cut *TruncatedError
+			var exit *ExitError
+			if tc.cut {
+				require.ErrorAs(t, err, &cut)
+				assert.Equal(t, TruncatedError{Via: "kubectl exec", Got: 100, Sent: 500}, *cut)
+				return
+			}
+			require.ErrorAs(t, err, &exit)
+			assert.True(t, exit.FromScript(), "a verdict on the backup: %v", err)
+		})
 	}
 }

@@ -35,11 +35,12 @@ rm -rf "$d"
 `
 
 // loadScript runs psql ("$@") on its standard input and reports psql's exit
-// status and how many bytes it was given.
+// status, how many bytes it was given, and tee's exit status: 0 when the
+// input ended on its own (or was cut), not 0 when psql stopped reading it.
 const loadScript = inPodPassword + `export PGOPTIONS='` + LoadSessionOptions + `'
 d=$(mktemp -d) && mkfifo "$d/count" || exit 1
 wc -c < "$d/count" | sed 's/^ */stevedore-bytes /' >&2 &
-tee "$d/count" | { "$@"; echo "stevedore-exit $?" >&2; }
+{ tee "$d/count"; echo "stevedore-input-end $?" >&2; } | { "$@"; echo "stevedore-exit $?" >&2; }
 wait
 rm -rf "$d"
 `
@@ -87,10 +88,13 @@ func streamLoad(ctx context.Context, run runScript, c Credentials, db string, r 
 	switch {
 	case !ok:
 		return Tags{}, &TruncatedError{Via: via, Got: sent.N, Sent: -1}
+	case rep.bytes != sent.N && (rep.inputEnded || rep.exit == 0):
+		// psql was given less than was sent and its input ended: the stream
+		// was cut, whatever psql said of the statement it was cut in (exit 3
+		// for a COPY cut short), and the backup is not to blame.
+		return Tags{}, &TruncatedError{Via: via, Got: rep.bytes, Sent: sent.N}
 	case rep.exit != 0:
 		return Tags{}, ParseExit("psql", rep.exit, rep.stderr)
-	case rep.bytes != sent.N:
-		return Tags{}, &TruncatedError{Via: via, Got: rep.bytes, Sent: sent.N}
 	}
 	return stored, nil
 }
@@ -107,10 +111,11 @@ func asCut(err error, via string, got int64) error {
 
 // report is what the scripts print on stderr after the stream.
 type report struct {
-	exit   int
-	bytes  int64
-	sha256 string
-	stderr string // the program's own stderr: every line not part of the report
+	exit       int
+	bytes      int64
+	sha256     string
+	inputEnded bool   // a load's input reached its end, rather than psql stopping
+	stderr     string // the program's own stderr: every line not part of the report
 }
 
 func parseReport(stderr string) (report, bool) {
@@ -124,6 +129,8 @@ func parseReport(stderr string) (report, bool) {
 			r.bytes, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 		case "stevedore-sha256":
 			r.sha256 = v
+		case "stevedore-input-end":
+			r.inputEnded = v == "0"
 		default:
 			if strings.TrimSpace(line) != "" {
 				rest = append(rest, line)
