@@ -111,13 +111,16 @@ func TestBackupReportsAndRestores(t *testing.T) {
 // db:restore would take is ever left, no sidecar container survives, and the
 // next run cleans the leftovers and succeeds.
 func TestKilledBackupsLeaveNothingBehind(t *testing.T) {
+	const kills = 20
 	f := newDBFixture(t, 400_000)
+	// Every backup stays: a machine fast enough to finish ten of the runs
+	// before their kill would otherwise see retention take the baseline.
+	f.env = append(f.env, fmt.Sprintf("STEVEDORE_KEEP=%d", kills+2))
 	r := f.run(t, "db:backup", "-name=baseline")
 	require.Equal(t, 0, r.Code, r.Out)
 	full := r.Took
 	eng := pgtest.RequireDocker(t)
 
-	const kills = 20
 	completed := 0
 	for i := 0; i < kills; i++ {
 		cmd := target(t, f.env, "db:backup")
