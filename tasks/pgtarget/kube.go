@@ -259,8 +259,10 @@ func (k *Kube) watch(ctx context.Context, stop context.CancelCauseFunc) {
 }
 
 // execFailed are kubectl's words when the runtime could not start or keep
-// an exec in the container: it is dying, or gone.
-var execFailed = regexp.MustCompile(`failed to exec in container|OCI runtime exec failed|container not found|cannot exec in a stopped`)
+// an exec in the container: it is dying, or gone. A process of the exec
+// killed (exit 128+9) or terminated (128+15) is what a stopping container
+// does to it, before the pod's status says the container restarted.
+var execFailed = regexp.MustCompile(`failed to exec in container|OCI runtime exec failed|container not found|cannot exec in a stopped|command terminated with exit code 1(37|43)\b`)
 
 // goneSettles is how long an exec that failed that way waits for the pod's
 // status to show what happened: the kubelet notices a dead container within

@@ -175,9 +175,13 @@ func TestExecFailedTellsADyingContainer(t *testing.T) {
 	for stderr, want := range map[string]bool{
 		`error: Internal error occurred: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "4ffb": OCI runtime exec failed: exec failed: unable to start container process: error executing setns process: exit status 1: unknown`: true,
 		`error: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "3df5": OCI runtime exec failed: exec failed: unable to start container process: error writing config to pipe: write init-p: broken pipe: unknown`:               true,
-		`error: unable to upgrade connection: container not found ("postgres")`:                                                           true,
-		`Error from server (NotFound): pods "nope-0" not found`:                                                                           false,
-		`The connection to the server 127.0.0.1:40087 was refused - did you specify the right host or port?`:                              false,
+		`error: unable to upgrade connection: container not found ("postgres")`:                              true,
+		"command terminated with exit code 137":                                                              true,
+		"command terminated with exit code 143\n":                                                            true,
+		"command terminated with exit code 3":                                                                false,
+		"command terminated with exit code 1370":                                                             false,
+		`Error from server (NotFound): pods "nope-0" not found`:                                              false,
+		`The connection to the server 127.0.0.1:40087 was refused - did you specify the right host or port?`: false,
 		`Error from server (Forbidden): pods "postgres-0" is forbidden: User "reader" cannot create resource "pods/exec" in API group ""`: false,
 	} {
 		assert.Equal(t, want, execFailed.MatchString(stderr), stderr)
