@@ -74,6 +74,13 @@ func TestPushListPullRoundTrip(t *testing.T) {
 	assert.Equal(t, newer.Size, list[0].Size)
 	assert.Equal(t, newer.Record.SHA256, list[0].Record.SHA256)
 
+	// The bucket checked each part's CRC32C as it arrived (the payload is
+	// not signed chunk by chunk).
+	loc, _ := offsite.ParseURL(b.cfg.URL)
+	stat, err := b.srv.Client(t).StatObject(ctx, loc.Bucket, loc.Key(newer.Record.File), minio.StatObjectOptions{Checksum: true})
+	require.NoError(t, err)
+	assert.NotEmpty(t, stat.ChecksumCRC32C, "the parts carry a CRC32C the bucket checks")
+
 	other, err := store.Open(t.TempDir()) // a teammate's new machine
 	require.NoError(t, err)
 	got, err := b.remote.Pull(ctx, other, newer.Name, nil)
