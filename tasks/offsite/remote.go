@@ -363,7 +363,7 @@ func (r *Remote) Pull(ctx context.Context, st *store.Store, name string, progres
 		return store.Entry{}, classify(r.where, err)
 	}
 	defer obj.Close()
-	data, err := store.CreatePending(st.DataPath(rec))
+	data, err := store.CreatePending(st.DataPath(rec), store.Direct())
 	if err != nil {
 		return store.Entry{}, err
 	}
@@ -439,43 +439,63 @@ func (h *hasher) Sum() string {
 }
 
 // hashingCopy copies src to dst and returns the sha256 of what it copied.
-// The hash of each chunk runs on a goroutine of its own while the next
-// chunk is read, on the same buffer (a few circulate): no byte is copied
-// twice, and the hash is off the transfer's path.
+// Reading, writing and hashing run at once, each on its own goroutine, on
+// buffers that circulate between them: no byte is copied twice, a write
+// that waits for the disk does not stop the download, and the hash is off
+// the transfer's path. The buffers suit a store.Direct file.
 func hashingCopy(dst io.Writer, src io.Reader) (n int64, sum string, err error) {
-	const buffers, size = 4, 1 << 20
-	free, full := make(chan []byte, buffers), make(chan []byte, buffers)
+	const buffers, size = 8, 1 << 20
+	free, toWrite, toHash := make(chan []byte, buffers), make(chan []byte, buffers), make(chan []byte, buffers)
 	for range buffers {
-		free <- make([]byte, size)
+		free <- store.DirectBuffer(size)
 	}
+	var werr error // the writer's; read once the hasher is done, after it
+	failed := make(chan struct{})
+	go func() {
+		defer close(toHash)
+		for b := range toWrite {
+			if werr == nil {
+				if _, werr = dst.Write(b); werr != nil {
+					close(failed)
+				}
+			}
+			toHash <- b
+		}
+	}()
 	done := make(chan string, 1)
 	go func() {
 		h := sha256.New()
-		for b := range full {
+		for b := range toHash {
 			h.Write(b)
 			free <- b[:cap(b)]
 		}
 		done <- hex.EncodeToString(h.Sum(nil))
 	}()
-	for {
-		buf := <-free
-		read, rerr := io.ReadFull(src, buf)
-		if read > 0 {
-			if _, werr := dst.Write(buf[:read]); werr != nil {
-				err = werr
-			}
-			n += int64(read)
-			full <- buf[:read]
+	var rerr error
+read:
+	for rerr == nil {
+		var buf []byte
+		select {
+		case <-failed:
+			break read
+		case buf = <-free:
 		}
-		if err == nil && rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
-			err = rerr
-		}
-		if err != nil || rerr != nil {
-			break
+		var got int
+		got, rerr = io.ReadFull(src, buf)
+		if got > 0 {
+			n += int64(got)
+			toWrite <- buf[:got]
 		}
 	}
-	close(full)
-	return n, <-done, err
+	close(toWrite)
+	sum = <-done
+	switch {
+	case werr != nil:
+		return n, sum, werr
+	case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+		return n, sum, nil
+	}
+	return n, sum, rerr
 }
 
 // onlyReader hides the file's ReadAt, so that minio-go reads it in order

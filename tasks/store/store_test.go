@@ -114,10 +114,10 @@ func TestCleanLeftoversTakesOnlyPendingFiles(t *testing.T) {
 	}
 	p, err := CreatePending(filepath.Join(s.Dir, DataFile("unfinished", false)))
 	require.NoError(t, err)
-	require.NoError(t, p.Close())
+	require.NoError(t, p.file.Close())
 	removed, err := s.CleanLeftovers()
 	require.NoError(t, err)
-	assert.Equal(t, []string{filepath.Base(p.Name())}, removed)
+	assert.Equal(t, []string{filepath.Base(p.file.Name())}, removed)
 	for _, n := range []string{"notes.partial-2.txt", ".hidden-notes", "x.partial-2"} {
 		assert.FileExists(t, filepath.Join(s.Dir, n))
 	}
@@ -171,7 +171,7 @@ func TestPendingFileAppearsOnlyWhenCommitted(t *testing.T) {
 	final := filepath.Join(dir, "x.sql.zst")
 	p, err := CreatePending(final)
 	require.NoError(t, err)
-	_, err = p.WriteString("payload")
+	_, err = p.Write([]byte("payload"))
 	require.NoError(t, err)
 	assert.NoFileExists(t, final)
 	require.NoError(t, p.Commit())
