@@ -442,7 +442,8 @@ func (h *hasher) Sum() string {
 // Reading, writing and hashing run at once, each on its own goroutine, on
 // buffers that circulate between them: no byte is copied twice, a write
 // that waits for the disk does not stop the download, and the hash is off
-// the transfer's path. The buffers suit a store.Direct file.
+// the transfer's path. The buffers suit a store.Direct file. After a failed
+// write, n and sum are of what was read, not of what was written.
 func hashingCopy(dst io.Writer, src io.Reader) (n int64, sum string, err error) {
 	const buffers, size = 8, 1 << 20
 	free, toWrite, toHash := make(chan []byte, buffers), make(chan []byte, buffers), make(chan []byte, buffers)

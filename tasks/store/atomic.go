@@ -80,6 +80,9 @@ func directFlagIf(on bool) int {
 // Write writes b: past the page cache while the file is Direct and b is
 // aligned, otherwise through it, starting the writeback of every full chunk.
 func (p *Pending) Write(b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
 	if p.direct && !directAligned(b, p.written) {
 		if err := p.leaveDirect(); err != nil {
 			return 0, err
@@ -111,7 +114,7 @@ func (p *Pending) leaveDirect() error {
 }
 
 func directAligned(b []byte, offset int64) bool {
-	return len(b) > 0 && len(b)%directAlign == 0 && offset%directAlign == 0 &&
+	return len(b)%directAlign == 0 && offset%directAlign == 0 &&
 		uintptr(unsafe.Pointer(unsafe.SliceData(b)))%directAlign == 0
 }
 
