@@ -57,24 +57,20 @@ func CreatePending(final string, opts ...PendingOption) (*Pending, error) {
 	}
 	dir, base := filepath.Split(final)
 	tmp := filepath.Join(dir, "."+base+partialTag+strconv.Itoa(os.Getpid()))
-	const flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
 	direct := cfg.direct && directFlag != 0
-	f, err := os.OpenFile(tmp, flags|directFlagIf(direct), 0o600)
+	if direct {
+		flags |= directFlag
+	}
+	f, err := os.OpenFile(tmp, flags, 0o600)
 	if direct && errors.Is(err, syscall.EINVAL) { // a file system without direct I/O
 		direct = false
-		f, err = os.OpenFile(tmp, flags, 0o600)
+		f, err = os.OpenFile(tmp, flags&^directFlag, 0o600)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", tmp, err)
 	}
 	return &Pending{file: f, final: final, direct: direct}, nil
-}
-
-func directFlagIf(on bool) int {
-	if on {
-		return directFlag
-	}
-	return 0
 }
 
 // Write writes b: past the page cache while the file is Direct and b is
